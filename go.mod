@@ -1,0 +1,3 @@
+module github.com/twisted-go/threadpool
+
+go 1.25

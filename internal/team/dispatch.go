@@ -1,0 +1,288 @@
+package team
+
+import "context"
+
+// Submit accepts task: it hands it to an idle worker, or to a new worker
+// while the team is under its limit, or appends it to the backlog. The
+// bookkeeping is done when Submit returns.
+//
+// It returns ErrStopped once a stop has begun (until a restart), and
+// ErrQueueFull under the Reject policy. Under Block it waits for room, for a
+// stop, or for task.Ctx (nil means no bound); a context that ends first
+// makes the task counted as submitted and canceled, and Submit returns the
+// cancel error after reporting it to the task. Under CallerRuns a task that finds
+// the backlog full runs on the calling goroutine before Submit returns.
+func (t *Team) Submit(task Task) error {
+	t.mu.Lock()
+	for {
+		if t.state == stateStopping || t.state == stateStopped {
+			t.counts.Rejected++
+			t.mu.Unlock()
+			return ErrStopped
+		}
+		if !t.fullLocked() {
+			break
+		}
+		switch t.cfg.QueuePolicy {
+		case Reject:
+			t.counts.Rejected++
+			t.mu.Unlock()
+			return ErrQueueFull
+		case CallerRuns:
+			t.mu.Unlock()
+			return t.runInCaller(task)
+		}
+		if t.room == nil {
+			t.room = make(chan struct{})
+		}
+		room := t.room
+		t.mu.Unlock()
+		var ctxDone <-chan struct{}
+		if task.Ctx != nil {
+			ctxDone = task.Ctx.Done()
+		}
+		select {
+		case <-room:
+		case <-ctxDone:
+			err := canceledError(task.Ctx)
+			t.mu.Lock()
+			t.counts.Submitted++
+			t.counts.Canceled++
+			t.mu.Unlock()
+			task.cancel(err)
+			return err
+		}
+		t.mu.Lock()
+	}
+	t.counts.Submitted++
+	t.dispatchLocked(task)
+	t.mu.Unlock()
+	return nil
+}
+
+// fullLocked reports whether the bounded backlog has no room for one more.
+// Only a task that would wait counts against the bound.
+func (t *Team) fullLocked() bool {
+	if t.cfg.QueueLimit <= 0 || t.queued < t.cfg.QueueLimit {
+		return false
+	}
+	return !t.canRunNowLocked()
+}
+
+// canRunNowLocked reports whether a new task would go to a worker at once.
+func (t *Team) canRunNowLocked() bool {
+	if t.state != stateRunning || t.queued > 0 {
+		return false
+	}
+	return len(t.idle) > 0 || t.workersLocked() < t.max
+}
+
+// dispatchLocked places an accepted task (SPEC A4, A6): to an idle worker,
+// else to a new worker under the limit, else to the back of the backlog. A
+// task never overtakes older backlogged ones.
+func (t *Team) dispatchLocked(task Task) {
+	if t.canRunNowLocked() {
+		w := t.popIdleLocked()
+		if w == nil {
+			w = t.newWorkerLocked()
+		}
+		t.handLocked(w, task)
+		return
+	}
+	t.enqueueLocked(task)
+}
+
+// enqueueLocked appends task to the backlog. A task whose context can end
+// is watched, so that it is reported canceled (and stops holding room) as
+// soon as its context ends, not when a worker reaches it.
+func (t *Team) enqueueLocked(task Task) {
+	t.queued++
+	if task.Ctx == nil || task.Ctx.Done() == nil {
+		t.backlog.push(entry{task: task})
+		return
+	}
+	seq := t.backlog.push(entry{task: task})
+	ctx := task.Ctx
+	t.backlog.at(seq).stop = context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
+}
+
+// dropWaiting cancels backlog slot seq because its context ended.
+func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
+	t.mu.Lock()
+	if e := t.backlog.at(seq); e != nil && !e.dropped {
+		t.notes = append(t.notes, note{e.task, canceledError(ctx)})
+		e.task, e.stop, e.dropped = Task{}, nil, true
+		t.queued--
+		t.counts.Canceled++
+		t.roomLocked()
+		t.checkDoneLocked()
+	}
+	t.unlock()
+}
+
+// popLocked takes the oldest task still waiting.
+func (t *Team) popLocked() (Task, bool) {
+	for {
+		e, ok := t.backlog.pop()
+		if !ok {
+			return Task{}, false
+		}
+		if e.dropped {
+			continue
+		}
+		if e.stop != nil {
+			e.stop()
+		}
+		t.queued--
+		t.roomLocked()
+		return e.task, true
+	}
+}
+
+// roomLocked wakes the submitters waiting for backlog room, if any.
+func (t *Team) roomLocked() {
+	if t.room != nil {
+		close(t.room)
+		t.room = nil
+	}
+}
+
+// drainLocked hands backlog to idle workers and new workers under the limit
+// (used when capacity appears: start, raised max).
+func (t *Team) drainLocked() {
+	if t.state != stateRunning && t.state != stateStopping {
+		return
+	}
+	for t.queued > 0 {
+		w := t.popIdleLocked()
+		if w == nil {
+			if t.workersLocked() >= t.max {
+				return
+			}
+			w = t.newWorkerLocked()
+		}
+		task, _ := t.popLocked()
+		t.handLocked(w, task)
+	}
+}
+
+// outcome is how a task ended.
+type outcome uint8
+
+const (
+	completed outcome = iota
+	failed
+	canceled
+)
+
+// Run executes task for worker w on the calling goroutine, then reports w
+// free. A Submit task whose context ended before it started is canceled
+// instead. If the task ends the goroutine (runtime.Goexit), Run reports the
+// task failed and w dead, and the team replaces w; the Goexit goes on.
+func (t *Team) Run(w *Worker, task Task) {
+	dead := true
+	defer func() {
+		if dead {
+			t.finish(w, failed, true)
+		}
+	}()
+	out := t.exec(task)
+	dead = false
+	t.finish(w, out, false)
+}
+
+// exec runs task and tells how it ended.
+func (t *Team) exec(task Task) outcome {
+	if task.Job == nil {
+		if t.cfg.RunFunc(task.Func) {
+			return failed
+		}
+		return completed
+	}
+	if task.Ctx != nil && task.Ctx.Err() != nil {
+		task.Job.Cancel(canceledError(task.Ctx))
+		return canceled
+	}
+	if task.Job.Run() {
+		return failed
+	}
+	return completed
+}
+
+// runInCaller runs task on the submitting goroutine (CallerRuns policy). It
+// is counted when it has run: submitted and completed or failed together,
+// and in CallerRan. It never counts as Working: it runs outside the pool.
+func (t *Team) runInCaller(task Task) error {
+	out := t.exec(task)
+	t.mu.Lock()
+	t.counts.Submitted++
+	t.counts.CallerRan++
+	t.countLocked(out)
+	t.mu.Unlock()
+	return nil
+}
+
+func (t *Team) countLocked(out outcome) {
+	switch out {
+	case completed:
+		t.counts.Completed++
+	case failed:
+		t.counts.Failed++
+	default:
+		t.counts.Canceled++
+	}
+}
+
+// finish is the end of a task on worker w: w is free again, or dead.
+func (t *Team) finish(w *Worker, out outcome, dead bool) {
+	t.mu.Lock()
+	t.busy--
+	w.busy = false
+	t.countLocked(out)
+	if dead {
+		t.forgetLocked(w)
+		w = nil
+	}
+	t.recycleLocked(w)
+	t.checkDoneLocked()
+	t.unlock()
+}
+
+// recycleLocked decides what the free worker w does next (Twisted's
+// _recycleWorker). w is nil when the worker died: the decision is then made
+// for its slot, and a fresh worker takes the slot if it is to stay, so a
+// fault never costs capacity.
+//
+// In order: a worker above max quits (this also pays one shrink request);
+// else it takes the oldest backlogged task; else it pays a shrink request by
+// quitting; else, during a stop, it quits; else it waits for work.
+func (t *Team) recycleLocked(w *Worker) {
+	quit := func() {
+		if w != nil {
+			t.quitLocked(w)
+		}
+	}
+	switch {
+	case t.workersLocked()+1 > t.max || (t.state != stateRunning && t.state != stateStopping):
+		if t.toShrink > 0 {
+			t.toShrink--
+		}
+		quit()
+	case t.queued > 0:
+		task, _ := t.popLocked()
+		if w == nil {
+			w = t.newWorkerLocked()
+		}
+		t.handLocked(w, task)
+	case t.toShrink > 0:
+		t.toShrink--
+		quit()
+	case t.state == stateStopping:
+		quit()
+	default:
+		if w == nil {
+			w = t.newWorkerLocked()
+		}
+		t.idleLocked(w)
+	}
+}

@@ -1,0 +1,128 @@
+package team
+
+import "sync"
+
+// Memory is a set of in-memory executors: workers that run nothing until
+// told to (Twisted's MemoryWorker). Tasks handed to any of its workers wait
+// in one FIFO, and RunOne runs the oldest on the caller's goroutine, through
+// the real Team.Run, so the team's bookkeeping is exactly what it is with
+// goroutine workers.
+type Memory struct {
+	mu      sync.Mutex
+	pending []memTask // guarded by mu; handed over, not yet run, oldest first
+	created int       // guarded by mu
+	live    int       // guarded by mu
+}
+
+type memTask struct {
+	e    *memExec
+	task Task
+}
+
+// memExec is the executor of one memory worker.
+type memExec struct {
+	m        *Memory
+	t        *Team
+	w        *Worker
+	queued   int  // guarded by m.mu; its tasks in m.pending
+	running  bool // guarded by m.mu
+	quitting bool // guarded by m.mu
+	exited   bool // guarded by m.mu
+}
+
+// Factory returns the Factory that makes memory workers of m.
+func (m *Memory) Factory() Factory {
+	return func(t *Team, w *Worker) Executor {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		m.created++
+		m.live++
+		return &memExec{m: m, t: t, w: w}
+	}
+}
+
+func (e *memExec) Do(task Task) {
+	e.m.mu.Lock()
+	defer e.m.mu.Unlock()
+	e.m.pending = append(e.m.pending, memTask{e, task})
+	e.queued++
+}
+
+func (e *memExec) Quit() bool {
+	e.m.mu.Lock()
+	defer e.m.mu.Unlock()
+	e.quitting = true
+	return e.exitIfDoneLocked()
+}
+
+// exitIfDoneLocked ends a quitting executor with nothing left to run.
+func (e *memExec) exitIfDoneLocked() bool {
+	if !e.quitting || e.running || e.queued > 0 || e.exited {
+		return false
+	}
+	e.exited = true
+	e.m.live--
+	return true
+}
+
+// RunOne runs the oldest pending task on the calling goroutine and reports
+// whether there was one. The task's worker then takes its next task from
+// the backlog, goes idle or quits, as the team decides.
+func (m *Memory) RunOne() bool {
+	m.mu.Lock()
+	if len(m.pending) == 0 {
+		m.mu.Unlock()
+		return false
+	}
+	mt := m.pending[0]
+	m.pending[0] = memTask{}
+	m.pending = m.pending[1:]
+	if len(m.pending) == 0 {
+		m.pending = nil // let the backing array go
+	}
+	e := mt.e
+	e.queued--
+	e.running = true
+	m.mu.Unlock()
+
+	ran := false
+	defer func() {
+		m.mu.Lock()
+		e.running = false
+		if !ran { // the task called runtime.Goexit: the team dropped this worker
+			e.exited = true
+			m.live--
+			m.mu.Unlock()
+			return
+		}
+		exited := e.exitIfDoneLocked()
+		m.mu.Unlock()
+		if exited {
+			e.t.Exited(e.w)
+		}
+	}()
+	e.t.Run(e.w, mt.task)
+	ran = true
+	return true
+}
+
+// Pending is the number of tasks handed to workers and not yet run.
+func (m *Memory) Pending() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.pending)
+}
+
+// Created is the number of workers ever made.
+func (m *Memory) Created() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.created
+}
+
+// Live is the number of workers made and not yet ended.
+func (m *Memory) Live() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.live
+}

@@ -1,0 +1,102 @@
+package team
+
+import (
+	"fmt"
+	"sync"
+)
+
+// Start starts the team: it hands the backlog to new workers up to max, then
+// grows to min (SPEC B2). Starting a running team does nothing; starting a
+// stopped one restarts it with fresh workers. While a stop is still draining,
+// Start fails with an error wrapping ErrStopped.
+func (t *Team) Start() error {
+	t.mu.Lock()
+	defer t.unlock()
+	switch t.state {
+	case stateRunning:
+		return nil
+	case stateStopping:
+		return fmt.Errorf("%w: Start called while a stop is still draining; wait for Stop first", ErrStopped)
+	}
+	t.state = stateRunning
+	t.wg = new(sync.WaitGroup)
+	t.drainLocked()
+	t.growLocked()
+	return nil
+}
+
+// growLocked adds idle workers up to min.
+func (t *Team) growLocked() {
+	for t.workersLocked() < t.min {
+		t.idleLocked(t.newWorkerLocked())
+	}
+}
+
+// Adjust sets min and max, already checked by the caller (SPEC D1-D3). On a
+// team that is not running it only records them. Otherwise surplus idle
+// workers quit now, surplus busy ones when they finish; waiting backlog goes
+// to the new capacity at once; the team grows to min.
+func (t *Team) Adjust(lo, hi int) {
+	t.mu.Lock()
+	defer t.unlock()
+	t.min, t.max = lo, hi
+	if t.state != stateRunning && t.state != stateStopping {
+		return
+	}
+	for t.workersLocked() > t.max && len(t.idle) > 0 {
+		t.quitLocked(t.popIdleLocked())
+	}
+	t.drainLocked()
+	if t.state == stateRunning {
+		t.growLocked()
+	}
+	// Shrink requests may not take the team below the new floor.
+	t.toShrink = min(t.toShrink, max(0, t.workersLocked()-t.min), t.busy)
+	t.roomLocked()
+	t.checkDoneLocked()
+}
+
+// StartAWorker adds one idle worker if the team is running below max; else
+// it does nothing. It returns ErrStopped once a stop has begun.
+func (t *Team) StartAWorker() error {
+	t.mu.Lock()
+	defer t.unlock()
+	switch t.state {
+	case stateStopping, stateStopped:
+		return ErrStopped
+	case stateNew:
+		return nil
+	}
+	if t.workersLocked() >= t.max {
+		return nil
+	}
+	w := t.newWorkerLocked()
+	if task, ok := t.popLocked(); ok { // unreachable while the backlog invariant holds
+		t.handLocked(w, task)
+		return nil
+	}
+	t.idleLocked(w)
+	return nil
+}
+
+// StopAWorker quits one idle worker now or, if none is idle, the next busy
+// worker to become free. Requests never outnumber the busy workers that
+// could pay them. It returns ErrStopped once a stop has begun.
+func (t *Team) StopAWorker() error {
+	t.mu.Lock()
+	defer t.unlock()
+	switch t.state {
+	case stateStopping, stateStopped:
+		return ErrStopped
+	case stateNew:
+		return nil
+	}
+	if w := t.popIdleLocked(); w != nil {
+		t.quitLocked(w)
+		return nil
+	}
+	if t.toShrink < t.busy {
+		t.toShrink++
+	}
+	return nil
+}

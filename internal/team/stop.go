@@ -1,0 +1,124 @@
+package team
+
+import "sync"
+
+// Stopping says how a call to Stop, StopNow or Shutdown went.
+type Stopping struct {
+	// Done is closed when the drain has ended; nil if there was nothing
+	// to wait for.
+	Done <-chan struct{}
+	// Workers is the generation of worker goroutines to wait for after
+	// Done; nil if none.
+	Workers *sync.WaitGroup
+	// FromWorker is true when the caller runs on one of the team's own
+	// workers: waiting would deadlock.
+	FromWorker bool
+	// Dropped counts the tasks canceled because they could never run.
+	Dropped int
+}
+
+// Wait waits for the drain and then for the worker goroutines to end, or
+// until abort is closed (a nil abort never is). It reports whether the
+// drain ended.
+func (s Stopping) Wait(abort <-chan struct{}) bool {
+	if s.Done != nil {
+		select {
+		case <-s.Done:
+		case <-abort:
+			return false
+		}
+	}
+	if s.Workers != nil {
+		s.Workers.Wait()
+	}
+	return true
+}
+
+// Stop begins a stop (SPEC E1): no new work is accepted, running tasks
+// finish, the backlog runs, idle workers quit now and busy ones when the
+// backlog is empty. With now set, the backlog is canceled instead (E5). A
+// backlog that can never run (never started, or max 0) is canceled too
+// (E6). Stopping a stopping team joins the stop under way; a stopped team
+// has nothing to wait for.
+func (t *Team) Stop(now bool) Stopping {
+	t.mu.Lock()
+	defer t.unlock()
+	var s Stopping
+	switch t.state {
+	case stateStopped:
+		return Stopping{Workers: t.wg}
+	case stateNew:
+		t.state = stateStopped
+		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
+		return s
+	case stateRunning:
+		t.state = stateStopping
+		t.done = make(chan struct{})
+		t.roomLocked() // blocked submitters see the stop
+		for len(t.idle) > 0 {
+			t.quitLocked(t.popIdleLocked())
+		}
+	}
+	if now {
+		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
+	}
+	s.Dropped += t.checkDoneLocked()
+	s.Workers = t.wg
+	if t.state == stateStopping {
+		s.Done = t.done
+		s.FromWorker = t.isWorkerLocked(goid())
+	}
+	return s
+}
+
+// isWorkerLocked reports whether goroutine id runs one of the live workers.
+func (t *Team) isWorkerLocked(id uint64) bool {
+	for _, w := range t.workers {
+		if w.goid.Load() == id {
+			return true
+		}
+	}
+	return false
+}
+
+// cancelBacklogLocked drops every waiting task, to be reported with err
+// after unlock, and returns how many it dropped.
+func (t *Team) cancelBacklogLocked(err error) int {
+	n := 0
+	for {
+		task, ok := t.popLocked()
+		if !ok {
+			return n
+		}
+		n++
+		t.counts.Canceled++
+		if task.Job != nil {
+			t.notes = append(t.notes, note{task, err})
+		}
+	}
+}
+
+// checkDoneLocked ends a stop whose drain is over. A backlog no worker can
+// ever reach (max is 0 and no worker is left) is canceled first; it returns
+// how many tasks that dropped.
+func (t *Team) checkDoneLocked() int {
+	if t.state != stateStopping {
+		return 0
+	}
+	dropped := 0
+	if t.queued > 0 && t.workersLocked() == 0 {
+		if t.max == 0 {
+			dropped = t.cancelBacklogLocked(ErrCanceled)
+		} else {
+			t.drainLocked()
+		}
+	}
+	if t.queued > 0 || t.workersLocked() > 0 || t.exiting > 0 || t.firing > 0 {
+		return dropped
+	}
+	t.backlog = backlog{} // only dropped slots can be left; free the ring
+	t.state = stateStopped
+	close(t.done)
+	t.toShrink = 0
+	return dropped
+}

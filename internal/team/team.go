@@ -1,0 +1,203 @@
+// Package team is the scheduling core of threadpool: Twisted's Team design in
+// Go. One coordinator, the Team, keeps every piece of bookkeeping (idle
+// workers, busy count, FIFO backlog, pending shrink requests, counters) under
+// one mutex and changes it only through small steps whose names end in
+// Locked. Workers are simple executors behind the Executor seam: the team
+// hands them a task and later asks them to quit; the goroutine executor is
+// one implementation, the in-memory executor of Memory another.
+//
+// No user code (task, callback, logger) ever runs while the mutex is held:
+// steps that must tell a user something queue it in t.notes, and unlock
+// delivers it after releasing the mutex.
+package team
+
+import (
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Policy says what a submission does when the bounded backlog is full.
+type Policy uint8
+
+const (
+	// Block waits for room, for the pool to stop, or for the Submit context.
+	Block Policy = iota
+	// Reject refuses the task with ErrQueueFull.
+	Reject
+	// CallerRuns runs the task on the submitting goroutine.
+	CallerRuns
+)
+
+// Config is everything a Team is built from. It is set before the team is
+// used; only Name changes later (under mu, on a pool that is not started).
+type Config struct {
+	Name  string // the pool's name, "" if none
+	Label string // stands in for Name in worker names and pprof labels
+
+	// NewExecutor creates the executor of each new worker; nil means one
+	// goroutine per worker (Goroutines).
+	NewExecutor Factory
+	// RunFunc runs a fire-and-forget task on the calling goroutine,
+	// recovering (and reporting) its panics; it reports whether it failed.
+	RunFunc func(f func()) (failed bool)
+
+	// Synchronous executors run tasks only when a test tells them to
+	// (Memory): a stop is begun but never waited for.
+	Synchronous bool
+	// Logger is the pool's logger; the team itself never logs.
+	Logger *slog.Logger
+
+	QueueLimit  int    // 0: the backlog is unbounded
+	QueuePolicy Policy // what a full bounded backlog does
+	IdleTimeout time.Duration
+}
+
+type state uint8
+
+const (
+	stateNew      state = iota // never started: work waits in the backlog
+	stateRunning               // started
+	stateStopping              // Stop has begun: no new work, the backlog drains
+	stateStopped               // stopped; Start restarts
+)
+
+// Counters are the monotone counters of a team.
+type Counters struct {
+	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
+}
+
+// Snapshot is the state of a team at one instant.
+type Snapshot struct {
+	Min, Max                        int
+	Started                         bool
+	Workers, Working, Waiters       int
+	Queued, PeakWorkers, ShrinkDebt int
+	Counters
+}
+
+// Team is the coordinator. Its zero value is not usable; see New.
+type Team struct {
+	cfg Config // read-only after New except cfg.Name, guarded by mu
+
+	mu       sync.Mutex
+	state    state         // guarded by mu
+	min, max int           // guarded by mu
+	idle     []*Worker     // guarded by mu; a stack: the last to go idle is reused first
+	busy     int           // guarded by mu; workers running a task and its callback
+	workers  []*Worker     // guarded by mu; live workers (idle or busy), for Threads
+	exiting  int           // guarded by mu; told to quit, not yet exited
+	firing   int           // guarded by mu; idle timers that fired after being stopped
+	toShrink int           // guarded by mu; shrink requests waiting for a busy worker
+	backlog  backlog       // guarded by mu
+	queued   int           // guarded by mu; backlog slots not dropped
+	nextID   int           // guarded by mu; last worker number handed out
+	peak     int           // guarded by mu
+	counts   Counters      // guarded by mu
+	done     chan struct{} // guarded by mu; closed when the current stop ends
+	room     chan struct{} // guarded by mu; closed when backlog room appears
+	wg       *sync.WaitGroup
+	notes    []note // guarded by mu; cancellations to deliver after unlock
+}
+
+// note is a task to report as never run, with the error to report.
+type note struct {
+	task Task
+	err  error
+}
+
+// New returns a team with the given sizes, not started. Sizes are checked
+// by the caller.
+func New(lo, hi int, cfg Config) *Team {
+	if cfg.NewExecutor == nil {
+		cfg.NewExecutor = Goroutines
+	}
+	return &Team{cfg: cfg, min: lo, max: hi}
+}
+
+// unlock releases mu, then delivers the cancellations the locked steps
+// queued. Every public method that may drop tasks unlocks through it.
+func (t *Team) unlock() {
+	notes := t.notes
+	t.notes = nil
+	t.mu.Unlock()
+	for _, n := range notes {
+		n.task.cancel(n.err)
+	}
+}
+
+// workersLocked is the number of live workers, idle and busy.
+func (t *Team) workersLocked() int { return len(t.idle) + t.busy }
+
+// Snapshot returns the team's state, taken at one instant.
+func (t *Team) Snapshot() Snapshot {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return Snapshot{
+		Min: t.min, Max: t.max,
+		Started: t.state == stateRunning,
+		Workers: t.workersLocked(), Working: t.busy, Waiters: len(t.idle),
+		Queued: t.queued, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
+		Counters: t.counts,
+	}
+}
+
+// ThreadInfo describes one live worker.
+type ThreadInfo struct {
+	Name string
+	Busy bool
+}
+
+// Threads lists the live workers, oldest first.
+func (t *Team) Threads() []ThreadInfo {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ws := slices.Clone(t.workers)
+	slices.SortFunc(ws, func(a, b *Worker) int { return a.ID - b.ID })
+	out := make([]ThreadInfo, len(ws))
+	for i, w := range ws {
+		out[i] = ThreadInfo{Name: w.Name, Busy: w.busy}
+	}
+	return out
+}
+
+// Name returns the pool's name.
+func (t *Team) Name() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.cfg.Name
+}
+
+// Settings returns min, max and the name, read together.
+func (t *Team) Settings() (lo, hi int, name string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.min, t.max, t.cfg.Name
+}
+
+// Synchronous reports whether the team's executors are synchronous.
+func (t *Team) Synchronous() bool { return t.cfg.Synchronous }
+
+// Logger returns the pool's logger.
+func (t *Team) Logger() *slog.Logger { return t.cfg.Logger }
+
+// Reconfigure sets min, max and the name of a team that is not running and
+// not stopping; it reports whether it did. The backlog and counters stay.
+func (t *Team) Reconfigure(lo, hi int, name, label string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.state == stateRunning || t.state == stateStopping {
+		return false
+	}
+	t.min, t.max = lo, hi
+	t.cfg.Name, t.cfg.Label = name, label
+	return true
+}
+
+// Started reports whether the team is running.
+func (t *Team) Started() bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.state == stateRunning
+}

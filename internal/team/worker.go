@@ -1,0 +1,213 @@
+package team
+
+import (
+	"context"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Worker is the team's record of one worker. Its executor does the work.
+type Worker struct {
+	ID   int    // unique within the team's life, from 1
+	Name string // PoolThread-<label>-<ID>
+	Pool string // the pool's label when the worker was made
+
+	exec    Executor
+	busy    bool        // guarded by Team.mu
+	pos     int         // guarded by Team.mu; index in Team.workers
+	idlePos int         // guarded by Team.mu; index in Team.idle, -1 when not idle
+	timer   *time.Timer // guarded by Team.mu; idle timeout, nil when not armed
+	seq     uint64      // guarded by Team.mu; idle periods, to tell stale timers
+	goid    atomic.Uint64
+}
+
+// Executor runs the tasks handed to one worker. The team calls both methods
+// with its mutex held: they must not block, and must not run user code.
+type Executor interface {
+	// Do hands task over. The executor later calls Team.Run(w, task) on the
+	// goroutine that executes it, in hand-over order.
+	Do(task Task)
+	// Quit asks the executor to end once the tasks already handed over have
+	// run. It reports whether the executor has ended already; if not, it
+	// calls Team.Exited(w) when it ends.
+	Quit() (exited bool)
+}
+
+// Factory creates the executor of worker w for team t. It is called with
+// t's mutex held and must not block.
+type Factory func(t *Team, w *Worker) Executor
+
+// Goroutines is the Factory of real workers: one goroutine each, started
+// when the worker is made, ended by Quit or by a task calling Goexit.
+func Goroutines(t *Team, w *Worker) Executor {
+	e := &goroutine{t: t, w: w, ch: make(chan Task, 1)}
+	wg := t.wg // the current generation's; Stop waits on it
+	wg.Add(1)
+	go e.loop(wg)
+	return e
+}
+
+// goroutine is the executor of a real worker. The channel holds at most one
+// task: the team hands a task only to a worker that is not busy.
+type goroutine struct {
+	t  *Team
+	w  *Worker
+	ch chan Task
+}
+
+func (e *goroutine) Do(task Task) { e.ch <- task }
+
+func (e *goroutine) Quit() bool {
+	close(e.ch)
+	return false
+}
+
+func (e *goroutine) loop(wg *sync.WaitGroup) {
+	defer wg.Done()
+	e.w.goid.Store(goid())
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
+		pprof.Labels("threadpool", e.w.Pool, "thread", e.w.Name)))
+	for {
+		task, ok := <-e.ch
+		if !ok {
+			break
+		}
+		e.t.Run(e.w, task)
+		// task is dead here: the idle worker keeps no reference to it.
+	}
+	e.t.Exited(e.w)
+}
+
+// goid returns the id of the calling goroutine. Go has no API for it; the
+// header line of runtime.Stack ("goroutine 42 [running]:") carries it. It is
+// read once per worker and once per Stop, to tell whether Stop was called
+// from one of the pool's own workers.
+func goid() uint64 {
+	var buf [64]byte
+	b := buf[:runtime.Stack(buf[:], false)]
+	const prefix = len("goroutine ")
+	if len(b) <= prefix {
+		return 0
+	}
+	b = b[prefix:]
+	i := 0
+	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
+		i++
+	}
+	id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
+	return id
+}
+
+// newWorkerLocked makes a worker; the caller makes it busy or idle.
+func (t *Team) newWorkerLocked() *Worker {
+	t.nextID++
+	label := t.cfg.Label
+	w := &Worker{
+		ID:      t.nextID,
+		Name:    "PoolThread-" + label + "-" + strconv.Itoa(t.nextID),
+		Pool:    label,
+		pos:     len(t.workers),
+		idlePos: -1,
+	}
+	t.workers = append(t.workers, w)
+	w.exec = t.cfg.NewExecutor(t, w)
+	return w
+}
+
+// handLocked gives task to w, which is not busy and not idle.
+func (t *Team) handLocked(w *Worker, task Task) {
+	w.busy = true
+	t.busy++
+	if n := t.workersLocked(); n > t.peak {
+		t.peak = n
+	}
+	w.exec.Do(task)
+}
+
+// idleLocked makes w, which is not busy, wait for work.
+func (t *Team) idleLocked(w *Worker) {
+	w.idlePos = len(t.idle)
+	t.idle = append(t.idle, w)
+	if n := t.workersLocked(); n > t.peak {
+		t.peak = n
+	}
+	if d := t.cfg.IdleTimeout; d > 0 {
+		w.seq++
+		seq := w.seq
+		w.timer = time.AfterFunc(d, func() { t.expire(w, seq) })
+	}
+}
+
+// unidleLocked takes w out of the idle set; it is then neither idle nor busy.
+func (t *Team) unidleLocked(w *Worker) {
+	last := len(t.idle) - 1
+	moved := t.idle[last]
+	t.idle[w.idlePos] = moved
+	moved.idlePos = w.idlePos
+	t.idle[last] = nil
+	t.idle = t.idle[:last]
+	w.idlePos = -1
+	if w.timer != nil {
+		if !w.timer.Stop() {
+			t.firing++ // its callback runs soon and finds itself stale
+		}
+		w.timer = nil
+	}
+}
+
+// popIdleLocked takes the most recently idled worker, or nil.
+func (t *Team) popIdleLocked() *Worker {
+	if len(t.idle) == 0 {
+		return nil
+	}
+	w := t.idle[len(t.idle)-1]
+	t.unidleLocked(w)
+	return w
+}
+
+// quitLocked tells w, which is neither idle nor busy, to quit.
+func (t *Team) quitLocked(w *Worker) {
+	t.forgetLocked(w)
+	t.exiting++
+	if w.exec.Quit() {
+		t.exiting--
+	}
+}
+
+// forgetLocked removes w from the live list.
+func (t *Team) forgetLocked(w *Worker) {
+	last := len(t.workers) - 1
+	moved := t.workers[last]
+	t.workers[w.pos] = moved
+	moved.pos = w.pos
+	t.workers[last] = nil
+	t.workers = t.workers[:last]
+}
+
+// expire is the idle timer of w for its idle period seq.
+func (t *Team) expire(w *Worker, seq uint64) {
+	t.mu.Lock()
+	if w.timer == nil || w.seq != seq {
+		t.firing-- // stopped too late: counted by unidleLocked
+	} else {
+		w.timer = nil
+		if t.workersLocked() > t.min {
+			t.unidleLocked(w)
+			t.quitLocked(w)
+		}
+	}
+	t.checkDoneLocked()
+	t.unlock()
+}
+
+// Exited reports that the executor of w has ended after Quit.
+func (t *Team) Exited(w *Worker) {
+	t.mu.Lock()
+	t.exiting--
+	t.checkDoneLocked()
+	t.unlock()
+}

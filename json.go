@@ -1,0 +1,54 @@
+package threadpool
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+)
+
+// persisted is the saved form of a pool (Twisted's __getstate__).
+type persisted struct {
+	Min  *int   `json:"min"`
+	Max  *int   `json:"max"`
+	Name string `json:"name"`
+}
+
+// MarshalJSON saves the pool's settings: {"min":7,"max":20,"name":"db"}.
+// Work, workers and counters are not saved.
+func (p *Pool) MarshalJSON() ([]byte, error) {
+	min, max, name := p.t.Settings()
+	return json.Marshal(persisted{Min: &min, Max: &max, Name: name})
+}
+
+// UnmarshalJSON restores settings saved by [Pool.MarshalJSON] (Twisted's
+// __setstate__, which keeps min and max; the name is kept too). Into a zero
+// Pool it makes a fresh pool with those settings and default options,
+// stopped, as [New] would. Into a pool that is not started it replaces min,
+// max and the name and keeps the rest (options, waiting work, counters). A
+// missing min or max is an error, so is a size [New] would refuse (wrapping
+// [ErrInvalidSize]), and so is unmarshalling into a started or stopping pool.
+func (p *Pool) UnmarshalJSON(b []byte) error {
+	var v persisted
+	if err := json.Unmarshal(b, &v); err != nil {
+		return fmt.Errorf("threadpool: UnmarshalJSON: %w", err)
+	}
+	if v.Min == nil || v.Max == nil {
+		return errors.New(`threadpool: UnmarshalJSON: "min" and "max" are required`)
+	}
+	if err := checkSize(*v.Min, *v.Max); err != nil {
+		return err
+	}
+	if p.t == nil {
+		fresh, err := New(*v.Min, *v.Max, WithName(v.Name), WithLogger(slog.Default()))
+		if err != nil {
+			return err
+		}
+		p.t = fresh.t // fresh's own methods (its RunFunc) share this team
+		return nil
+	}
+	if !p.t.Reconfigure(*v.Min, *v.Max, v.Name, label(v.Name)) {
+		return errors.New("threadpool: UnmarshalJSON: the pool is started; stop it first")
+	}
+	return nil
+}

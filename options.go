@@ -1,0 +1,85 @@
+package threadpool
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/twisted-go/threadpool/internal/team"
+)
+
+// settings is what the options set.
+type settings = team.Config
+
+// Option configures a pool in [New] (and in threadpooltest.New). Options are
+// checked by New: a bad value makes New return an error.
+type Option func(*settings)
+
+// WithName names the pool. The name appears in worker names
+// (PoolThread-<name>-<n>), pprof labels, logs and JSON. Without it, a
+// number unique to the pool stands in for the name in worker names.
+func WithName(name string) Option {
+	return func(s *settings) { s.Name = name }
+}
+
+// WithLogger sets the logger the pool writes to: panics that nobody receives
+// and [Pool.DumpStats]. The default is [slog.Default] at the time of [New].
+// A nil logger makes New fail.
+func WithLogger(l *slog.Logger) Option {
+	return func(s *settings) {
+		s.Logger = l
+		if l == nil {
+			s.Logger = nilLogger
+		}
+	}
+}
+
+// nilLogger marks WithLogger(nil), which New refuses.
+var nilLogger = slog.New(slog.DiscardHandler)
+
+// OverflowPolicy says what a submission does when the bounded backlog set by
+// [WithQueueLimit] is full.
+type OverflowPolicy uint8
+
+const (
+	// Block makes the submitter wait until the backlog has room, the pool
+	// stops ([ErrStopped]), or the Submit context ends ([ErrCanceled]).
+	// CallInThread and CallInThreadWithCallback have no context: they wait
+	// for room or a stop. A task that submits to its own full pool under
+	// Block can deadlock: it holds a worker while it waits for room that
+	// only a worker can make. Use RunInCaller for pools whose tasks submit
+	// to the same pool.
+	Block OverflowPolicy = iota
+	// Reject refuses the task with [ErrQueueFull]; it counts as Rejected.
+	Reject
+	// RunInCaller runs the task on the submitting goroutine before the
+	// submission returns (Java's CallerRunsPolicy). Such a task runs outside
+	// the pool's max, is never counted as Working, and is counted in
+	// Submitted, in Completed or Failed, and in CallerRan once it has run.
+	// It slows the submitter down to the pool's pace and cannot deadlock.
+	RunInCaller
+)
+
+// WithQueueLimit bounds the backlog (tasks accepted and not yet handed to a
+// worker) to limit tasks, with policy deciding what a submission does when
+// it is full. The default is an unbounded backlog, as in Twisted. A limit
+// below 1 or an unknown policy makes New fail.
+func WithQueueLimit(limit int, policy OverflowPolicy) Option {
+	return func(s *settings) {
+		s.QueueLimit = limit
+		s.QueuePolicy = team.Policy(policy)
+		if limit < 1 || policy > RunInCaller {
+			s.QueueLimit = -1
+		}
+	}
+}
+
+// WithIdleTimeout makes workers above the minimum exit once they have been
+// idle for d, so the pool shrinks back to min after a burst. Each idle
+// worker then has one runtime timer; no goroutine or ticker runs while no
+// worker is idle. The default (and 0) keeps idle workers until they are
+// stopped, as in Twisted. A negative d makes New fail.
+func WithIdleTimeout(d time.Duration) Option {
+	return func(s *settings) {
+		s.IdleTimeout = d
+	}
+}
