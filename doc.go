@@ -1,0 +1,110 @@
+// Package threadpool is a pool of worker goroutines with a minimum and a
+// maximum size: Twisted's twisted.python.threadpool.ThreadPool, in Go.
+//
+// # The model
+//
+// A [Pool] made by [New] has no goroutine until it is started and work
+// needs one. [Pool.Start] starts one worker per waiting task, up to max,
+// then idle workers up to min. From then on a submitted task goes to an
+// idle worker if there is one; else, while the pool has fewer than max
+// workers, to a new worker; else to the back of a FIFO backlog. A worker
+// that finishes a task takes the oldest backlogged task, or waits idle for
+// the next one: workers are reused, never made per task. The minimum is a
+// floor that Start and [Pool.AdjustPoolSize] grow the pool to; it is never a
+// limit. The maximum bounds the tasks running at once, without exception
+// but one: after max is lowered, tasks already running finish, and no new
+// task starts until fewer than max run.
+//
+// The bookkeeping is synchronous: when [Pool.CallInThread] returns, the
+// counts ([Pool.Stats], [Pool.Workers], [Pool.QueueSize]) include the task;
+// when Start, AdjustPoolSize, [Pool.StartAWorker] or [Pool.StopAWorker]
+// return, the pool has its new shape (idle workers asked to quit are no
+// longer counted).
+//
+// Work comes in three forms: [Pool.CallInThread] (fire and forget),
+// [Pool.CallInThreadWithCallback] (the outcome goes to a function run on the
+// worker right after the task) and [Submit] (a typed [Future], the task gets
+// a [context.Context]).
+//
+// Internally, all bookkeeping lives in one coordinator guarded by one mutex
+// (Twisted's Team design); workers are executors behind a small seam, which
+// is how package threadpooltest swaps them for in-memory workers that run
+// nothing until a test says so. No user code (task, callback, logger) ever
+// runs while the mutex is held.
+//
+// # Goroutines
+//
+// Each worker is one goroutine, started when the pool needs a worker and
+// ended when the worker quits: [Pool.StopAWorker], a lowered max, an idle
+// timeout ([WithIdleTimeout]), or a stop. By default the pool runs no other
+// goroutine: no dispatcher, no ticker, nothing at import time. Two options
+// add short-lived ones: with an idle timeout each idle worker has a runtime
+// timer whose function runs once when it fires; a [Submit] task waiting in
+// the backlog with a cancelable context is watched with [context.AfterFunc].
+// After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
+// pool that nothing refers to can be garbage-collected.
+//
+// Each worker runs under the pprof labels threadpool=<pool name> and
+// thread=<worker name>, so goroutine and CPU profiles tell workers apart.
+// Workers are named PoolThread-<name>-<n>; a pool without a name uses a
+// number unique in the process instead, and n never repeats within a pool.
+//
+// # Stopping
+//
+// [Pool.Stop] refuses new work with [ErrStopped] at once, lets running
+// tasks finish, runs the whole backlog, waits for every worker to exit and
+// returns. [Pool.Shutdown] is Stop bounded by a context, like
+// net/http.Server.Shutdown: if the context ends first it returns its error
+// and the drain goes on. [Pool.StopNow] drops the backlog instead of running
+// it and reports every dropped task. Stopping twice, or from several
+// goroutines, is safe: all callers wait for the same drain. Stop called from
+// one of the pool's own tasks or callbacks cannot wait for itself: it begins
+// the stop and returns nil. [Pool.Start] restarts a stopped pool.
+//
+// Nothing is silently lost: every accepted task either runs exactly once or
+// is reported as not run, to its callback or Future (an error wrapping
+// [ErrCanceled]) or, for fire-and-forget tasks, in Stats.Canceled. A backlog
+// that can never run (a pool stopped before it was started, or whose max is
+// 0) is canceled when the pool stops.
+//
+// # Panics and failures
+//
+// A task that panics (panic(nil) included) fails: its callback gets nil and
+// a *[PanicError] with the value and stack, its Future resolves with it, or,
+// for a fire-and-forget task, it is logged once at Error level through the
+// pool's logger ([WithLogger]). A task that calls runtime.Goexit fails the
+// same way with a Goexit error. A panic inside a callback is logged once.
+// Every failure counts in Stats.Failed. No fault costs capacity: the worker
+// survives a panic, and a worker whose goroutine a Goexit ended is replaced
+// at once.
+//
+// # Overload and idle workers
+//
+// Both are off by default, as in Twisted. [WithQueueLimit] bounds the
+// backlog, with a policy for a full one: [Block], [Reject] or
+// [RunInCaller]. [WithIdleTimeout] lets workers above min exit after being
+// idle for a while, so the pool shrinks back to min after a burst.
+//
+// # Deviations from Twisted
+//
+// Where Twisted's ThreadPool is known to be wrong, this package differs:
+//
+//	Twisted                                  threadpool                           why
+//	raising max leaves the backlog waiting   AdjustPoolSize dispatches it at once  #8043: work stalls for no reason
+//	  until the next submission
+//	a new task can overtake the backlog      the backlog is strict FIFO            fairness, predictability
+//	  when capacity appears
+//	threads list keeps dead threads          Threads lists live workers only       #8114: leaked list, wrong stats
+//	thread numbers are reused                numbers never repeat in a pool        logs and profiles stay unambiguous
+//	shrink requests accumulate past the      requests never exceed busy workers    over-shrinking after repeated calls
+//	  workers that exist
+//	calls after stop are silently dropped    ErrStopped at the call site           nothing is silently lost
+//	stop() cannot be undone                  Start restarts a stopped pool         long-lived services pause pools
+//	pickle keeps min and max, loses name     JSON keeps min, max and name          the name is part of the setting
+//	stop() joins threads, no bound           Shutdown(ctx), StopNow                bounded and immediate stops
+//	failures are Failure objects             error values, *PanicError             idiomatic Go
+//	context is Twisted's context module      Submit passes a context.Context       idiomatic Go
+//
+// Settings are saved with [Pool.MarshalJSON] and restored with
+// [Pool.UnmarshalJSON] (Twisted's __getstate__ and __setstate__).
+package threadpool
