@@ -179,7 +179,11 @@ const (
 // free. A Submit task whose context ended before it started is canceled
 // instead. If the task ends the goroutine (runtime.Goexit), Run reports the
 // task failed and w dead, and the team replaces w; the Goexit goes on.
-func (t *Team) Run(w *Worker, task Task) {
+//
+// For a worker whose executor runs tasks directly (Worker.direct), Run may
+// return the worker's next task instead of handing it over with Do: the
+// caller runs it next, saving a round trip through the executor.
+func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
 	dead := true
 	defer func() {
 		if dead {
@@ -188,7 +192,7 @@ func (t *Team) Run(w *Worker, task Task) {
 	}()
 	out := t.exec(task)
 	dead = false
-	t.finish(w, out, false)
+	return t.finish(w, out, false)
 }
 
 // exec runs task and tells how it ended.
@@ -233,8 +237,9 @@ func (t *Team) countLocked(out outcome) {
 	}
 }
 
-// finish is the end of a task on worker w: w is free again, or dead.
-func (t *Team) finish(w *Worker, out outcome, dead bool) {
+// finish is the end of a task on worker w: w is free again, or dead. It
+// returns w's next task when recycleLocked kept it for a direct worker.
+func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) {
 	t.mu.Lock()
 	t.busy--
 	w.busy = false
@@ -243,9 +248,10 @@ func (t *Team) finish(w *Worker, out outcome, dead bool) {
 		t.forgetLocked(w)
 		w = nil
 	}
-	t.recycleLocked(w)
+	next, more = t.recycleLocked(w)
 	t.checkDoneLocked()
 	t.unlock()
+	return next, more
 }
 
 // recycleLocked decides what the free worker w does next (Twisted's
@@ -256,7 +262,10 @@ func (t *Team) finish(w *Worker, out outcome, dead bool) {
 // In order: a worker above max quits (this also pays one shrink request);
 // else it takes the oldest backlogged task; else it pays a shrink request by
 // quitting; else, during a stop, it quits; else it waits for work.
-func (t *Team) recycleLocked(w *Worker) {
+//
+// When w is a direct worker that takes a backlogged task, the task is
+// returned for w to run next rather than handed over.
+func (t *Team) recycleLocked(w *Worker) (next Task, more bool) {
 	quit := func() {
 		if w != nil {
 			t.quitLocked(w)
@@ -270,6 +279,10 @@ func (t *Team) recycleLocked(w *Worker) {
 		quit()
 	case t.queued > 0:
 		task, _ := t.popLocked()
+		if w != nil && w.direct {
+			t.busyLocked(w)
+			return task, true
+		}
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
@@ -285,4 +298,5 @@ func (t *Team) recycleLocked(w *Worker) {
 		}
 		t.idleLocked(w)
 	}
+	return Task{}, false
 }

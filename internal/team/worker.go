@@ -17,6 +17,7 @@ type Worker struct {
 	Pool string // the pool's label when the worker was made
 
 	exec    Executor
+	direct  bool        // its executor runs what Team.Run returns; set by the Factory
 	busy    bool        // guarded by Team.mu
 	pos     int         // guarded by Team.mu; index in Team.workers
 	idlePos int         // guarded by Team.mu; index in Team.idle, -1 when not idle
@@ -45,6 +46,7 @@ type Factory func(t *Team, w *Worker) Executor
 // when the worker is made, ended by Quit or by a task calling Goexit.
 func Goroutines(t *Team, w *Worker) Executor {
 	e := &goroutine{t: t, w: w, ch: make(chan Task, 1)}
+	w.direct = true
 	wg := t.wg // the current generation's; Stop waits on it
 	wg.Add(1)
 	go e.loop(wg)
@@ -76,8 +78,11 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 		if !ok {
 			break
 		}
-		e.t.Run(e.w, task)
-		// task is dead here: the idle worker keeps no reference to it.
+		for more := true; more; {
+			task, more = e.t.Run(e.w, task)
+		}
+		// task is the zero Task here: an idle worker keeps no reference
+		// to the tasks it ran.
 	}
 	e.t.Exited(e.w)
 }
@@ -120,12 +125,17 @@ func (t *Team) newWorkerLocked() *Worker {
 
 // handLocked gives task to w, which is not busy and not idle.
 func (t *Team) handLocked(w *Worker, task Task) {
+	t.busyLocked(w)
+	w.exec.Do(task)
+}
+
+// busyLocked counts w, which is neither busy nor idle, as busy.
+func (t *Team) busyLocked(w *Worker) {
 	w.busy = true
 	t.busy++
 	if n := t.workersLocked(); n > t.peak {
 		t.peak = n
 	}
-	w.exec.Do(task)
 }
 
 // idleLocked makes w, which is not busy, wait for work.
