@@ -12,8 +12,8 @@ type entry struct {
 }
 
 // backlog is the FIFO of tasks accepted but not yet handed to a worker: a
-// ring buffer that grows by doubling and shrinks when mostly empty, so a
-// burst does not pin its peak memory forever.
+// ring buffer whose size is a power of two, that grows by doubling and
+// shrinks when mostly empty, so a burst does not pin its peak memory forever.
 //
 // Every slot ever pushed gets a sequence number; a slot can be found again
 // by that number while it is still in the ring (see at).
@@ -33,7 +33,7 @@ func (b *backlog) push(e entry) uint64 {
 	if b.n == len(b.buf) {
 		b.resize(max(minBacklog, 2*len(b.buf)))
 	}
-	b.buf[(b.head+b.n)%len(b.buf)] = e
+	b.buf[(b.head+b.n)&(len(b.buf)-1)] = e
 	b.n++
 	return b.first + uint64(b.n-1)
 }
@@ -46,7 +46,7 @@ func (b *backlog) pop() (entry, bool) {
 	}
 	e := b.buf[b.head]
 	b.buf[b.head] = entry{}
-	b.head = (b.head + 1) % len(b.buf)
+	b.head = (b.head + 1) & (len(b.buf) - 1)
 	b.n--
 	b.first++
 	if len(b.buf) > minBacklog && b.n < len(b.buf)/4 {
@@ -60,13 +60,17 @@ func (b *backlog) at(seq uint64) *entry {
 	if seq < b.first || seq >= b.first+uint64(b.n) {
 		return nil
 	}
-	return &b.buf[(b.head+int(seq-b.first))%len(b.buf)]
+	return &b.buf[(b.head+int(seq-b.first))&(len(b.buf)-1)]
 }
 
+// resize moves the slots in use to a new ring of size slots (a power of
+// two, at least b.n), oldest first.
 func (b *backlog) resize(size int) {
 	buf := make([]entry, size)
-	for i := 0; i < b.n; i++ {
-		buf[i] = b.buf[(b.head+i)%len(b.buf)]
+	if b.n > 0 {
+		tail := min(b.n, len(b.buf)-b.head) // slots from head to the end
+		copy(buf, b.buf[b.head:b.head+tail])
+		copy(buf[tail:], b.buf[:b.n-tail])
 	}
 	b.buf, b.head = buf, 0
 }
