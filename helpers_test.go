@@ -1,0 +1,332 @@
+package threadpool_test
+
+// Shared helpers of the black-box tests of the root package: gates, a
+// recording slog handler, the Stats invariant checker, a pprof label probe
+// and a goroutine census.
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"regexp"
+	"runtime"
+	"runtime/pprof"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twisted-go/threadpool"
+)
+
+// failAfter bounds a wait that a correct pool never makes long; it detects
+// a hang, it never synchronises.
+const failAfter = 10 * time.Second
+
+// gate is a channel tasks block on until the test opens it.
+type gate struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func newGate() *gate { return &gate{ch: make(chan struct{})} }
+
+// open releases every goroutine waiting at the gate, now and later.
+func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
+
+// wait blocks until the gate is open.
+func (g *gate) wait() { <-g.ch }
+
+// recv waits for one value from ch, failing the test after failAfter.
+func recv[T any](t testing.TB, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(failAfter):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
+	}
+}
+
+// waitClosed waits until ch is closed, failing the test after failAfter.
+func waitClosed(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ch:
+	case <-time.After(failAfter):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+}
+
+// isClosed reports whether ch is closed (or has a value ready).
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// newPool makes a pool that the test's cleanup stops, failing on error.
+func newPool(t testing.TB, min, max int, opts ...threadpool.Option) *threadpool.Pool {
+	t.Helper()
+	p, err := threadpool.New(min, max, opts...)
+	if err != nil {
+		t.Fatalf("New(%d, %d): %v", min, max, err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	return p
+}
+
+// mustStart starts p, failing the test on error.
+func mustStart(t testing.TB, p *threadpool.Pool) {
+	t.Helper()
+	if err := p.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+}
+
+// mustCall submits f with CallInThread, failing the test on error.
+func mustCall(t testing.TB, p *threadpool.Pool, f func()) {
+	t.Helper()
+	if err := p.CallInThread(f); err != nil {
+		t.Fatalf("CallInThread: %v", err)
+	}
+}
+
+// mustStop stops p, failing the test on a non-nil error or after failAfter.
+func mustStop(t testing.TB, p *threadpool.Pool) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- p.Stop() }()
+	if err := recv(t, done, "Stop"); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+}
+
+// blockers submits n tasks that each report on started and then wait at g.
+// It checks the invariants after each submission.
+func blockers(t testing.TB, p *threadpool.Pool, n int, g *gate, started chan<- struct{}) {
+	t.Helper()
+	for range n {
+		mustCall(t, p, func() {
+			if started != nil {
+				started <- struct{}{}
+			}
+			g.wait()
+		})
+		checkStats(t, p)
+	}
+}
+
+// --- Stats invariants -------------------------------------------------------
+
+// lastStats is the previous snapshot checkStats saw of each pool, to check
+// that counters never decrease.
+var lastStats sync.Map // *threadpool.Pool -> threadpool.Stats
+
+// checkStats takes one snapshot of p, checks the invariants of SPEC H1 and
+// H2 on it and against the previous snapshot checkStats took of p, and
+// returns it.
+//
+// H1: Working + Waiters == Workers, every count >= 0, counters never
+// decrease, PeakWorkers >= Workers. H2: Submitted == Completed + Failed +
+// Canceled + Queued + Working. Pools here never use RunInCaller.
+func checkStats(t testing.TB, p *threadpool.Pool) threadpool.Stats {
+	t.Helper()
+	s := p.Stats()
+	if s.Working+s.Waiters != s.Workers {
+		t.Errorf("H1: Working %d + Waiters %d != Workers %d (%+v)", s.Working, s.Waiters, s.Workers, s)
+	}
+	if s.Min < 0 || s.Max < 0 || s.Min > s.Max || s.Workers < 0 || s.Working < 0 || s.Waiters < 0 || s.Queued < 0 || s.PendingShrink < 0 {
+		t.Errorf("H1: negative or inconsistent count: %+v", s)
+	}
+	if s.PeakWorkers < s.Workers {
+		t.Errorf("H1: PeakWorkers %d < Workers %d", s.PeakWorkers, s.Workers)
+	}
+	if got := s.Completed + s.Failed + s.Canceled + uint64(s.Queued) + uint64(s.Working); s.Submitted != got {
+		t.Errorf("H2: Submitted %d != Completed %d + Failed %d + Canceled %d + Queued %d + Working %d",
+			s.Submitted, s.Completed, s.Failed, s.Canceled, s.Queued, s.Working)
+	}
+	if prev, ok := lastStats.Load(p); ok {
+		q := prev.(threadpool.Stats)
+		if s.Submitted < q.Submitted || s.Completed < q.Completed || s.Failed < q.Failed ||
+			s.Canceled < q.Canceled || s.Rejected < q.Rejected || s.PeakWorkers < q.PeakWorkers {
+			t.Errorf("H1: a counter decreased: before %+v, after %+v", q, s)
+		}
+	} else if tt, ok := t.(interface{ Cleanup(func()) }); ok {
+		tt.Cleanup(func() { lastStats.Delete(p) })
+	}
+	lastStats.Store(p, s)
+	return s
+}
+
+// wantCounts checks the live counts of p, from Stats and from the single
+// accessors, right now.
+func wantCounts(t testing.TB, p *threadpool.Pool, workers, working, waiters, queued int) {
+	t.Helper()
+	s := checkStats(t, p)
+	if s.Workers != workers || s.Working != working || s.Waiters != waiters || s.Queued != queued {
+		t.Errorf("Stats: workers/working/waiters/queued = %d/%d/%d/%d, want %d/%d/%d/%d",
+			s.Workers, s.Working, s.Waiters, s.Queued, workers, working, waiters, queued)
+	}
+	if p.Workers() != workers || p.Working() != working || p.Waiters() != waiters || p.QueueSize() != queued {
+		t.Errorf("accessors: Workers/Working/Waiters/QueueSize = %d/%d/%d/%d, want %d/%d/%d/%d",
+			p.Workers(), p.Working(), p.Waiters(), p.QueueSize(), workers, working, waiters, queued)
+	}
+}
+
+// --- recording logger -------------------------------------------------------
+
+// logRecord is one record a recorder received, its attributes flattened.
+type logRecord struct {
+	Level slog.Level
+	Msg   string
+	Attrs map[string]slog.Value
+}
+
+// recorder is a slog.Handler that keeps every record.
+type recorder struct {
+	mu   *sync.Mutex
+	recs *[]logRecord
+	pre  []slog.Attr
+}
+
+func newRecorder() (*recorder, *slog.Logger) {
+	r := &recorder{mu: new(sync.Mutex), recs: new([]logRecord)}
+	return r, slog.New(r)
+}
+
+func (r *recorder) Enabled(context.Context, slog.Level) bool { return true }
+
+func (r *recorder) Handle(_ context.Context, rec slog.Record) error {
+	lr := logRecord{Level: rec.Level, Msg: rec.Message, Attrs: map[string]slog.Value{}}
+	for _, a := range r.pre {
+		lr.Attrs[a.Key] = a.Value.Resolve()
+	}
+	rec.Attrs(func(a slog.Attr) bool {
+		lr.Attrs[a.Key] = a.Value.Resolve()
+		return true
+	})
+	r.mu.Lock()
+	*r.recs = append(*r.recs, lr)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) WithAttrs(as []slog.Attr) slog.Handler {
+	c := *r
+	c.pre = append(append([]slog.Attr{}, r.pre...), as...)
+	return &c
+}
+
+func (r *recorder) WithGroup(string) slog.Handler { return r }
+
+// records returns a copy of what was logged so far.
+func (r *recorder) records() []logRecord {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]logRecord(nil), *r.recs...)
+}
+
+// attrText is the text of every attribute of rec, joined, for searching.
+func (rec logRecord) attrText() string {
+	var b strings.Builder
+	for k, v := range rec.Attrs {
+		b.WriteString(k + "=" + v.String() + "\n")
+	}
+	return b.String()
+}
+
+// --- pprof label probe and goroutine census ---------------------------------
+
+var probeMu sync.Mutex
+
+// myLabels returns the pprof labels of the calling goroutine as a goroutine
+// profile shows them (SPEC G3). It is how a task or callback learns which
+// worker runs it.
+func myLabels() map[string]string {
+	probeMu.Lock()
+	defer probeMu.Unlock()
+	return labelProbeMarker()
+}
+
+// labelProbeMarker is on the stack of exactly one goroutine while probeMu
+// is held: the profile block that shows it carries the caller's labels.
+//
+//go:noinline
+func labelProbeMarker() map[string]string {
+	var buf bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	for _, block := range strings.Split(buf.String(), "\n\n") {
+		if strings.Contains(block, "labelProbeMarker") {
+			return parseLabels(block)
+		}
+	}
+	return nil
+}
+
+var labelRE = regexp.MustCompile(`"([^"]*)":"([^"]*)"`)
+
+// parseLabels reads the "# labels: {...}" line of a debug=1 profile block.
+func parseLabels(block string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(block, "\n") {
+		if rest, ok := strings.CutPrefix(line, "# labels: "); ok {
+			for _, m := range labelRE.FindAllStringSubmatch(rest, -1) {
+				out[m[1]] = m[2]
+			}
+		}
+	}
+	return out
+}
+
+// labeledGoroutines counts the goroutines whose pprof labels include
+// threadpool=pool, and returns their thread labels.
+func labeledGoroutines(pool string) []string {
+	var buf bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
+	var threads []string
+	for _, block := range strings.Split(buf.String(), "\n\n") {
+		l := parseLabels(block)
+		if l["threadpool"] != pool {
+			continue
+		}
+		var n int
+		for _, c := range strings.TrimSpace(block) {
+			if c < '0' || c > '9' {
+				break
+			}
+			n = n*10 + int(c-'0')
+		}
+		for range n {
+			threads = append(threads, l["thread"])
+		}
+	}
+	return threads
+}
+
+// poolGoroutines counts the goroutines other than the caller that run code
+// of the threadpool module (not its tests): a full stack dump is searched
+// for frames of the core and the root package.
+func poolGoroutines() int {
+	buf := make([]byte, 1<<20)
+	for {
+		n := runtime.Stack(buf, true)
+		if n < len(buf) {
+			buf = buf[:n]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	stacks := strings.Split(string(buf), "\n\n")
+	count := 0
+	for _, st := range stacks[1:] { // the first is the caller's
+		if strings.Contains(st, "twisted-go/threadpool/internal/") || strings.Contains(st, "twisted-go/threadpool.(") {
+			count++
+		}
+	}
+	return count
+}
