@@ -125,7 +125,12 @@ func blockers(t testing.TB, p *threadpool.Pool, n int, g *gate, started chan<- s
 
 // lastStats is the previous snapshot checkStats saw of each pool, to check
 // that counters never decrease.
-var lastStats sync.Map // *threadpool.Pool -> threadpool.Stats
+// checkMu orders the snapshots with the stores, so that checkStats may be
+// called from several goroutines at once.
+var (
+	lastStats sync.Map // *threadpool.Pool -> threadpool.Stats
+	checkMu   sync.Mutex
+)
 
 // checkStats takes one snapshot of p, checks the invariants of SPEC H1 and
 // H2 on it and against the previous snapshot checkStats took of p, and
@@ -136,6 +141,8 @@ var lastStats sync.Map // *threadpool.Pool -> threadpool.Stats
 // Canceled + Queued + Working. Pools here never use RunInCaller.
 func checkStats(t testing.TB, p *threadpool.Pool) threadpool.Stats {
 	t.Helper()
+	checkMu.Lock()
+	defer checkMu.Unlock()
 	s := p.Stats()
 	if s.Working+s.Waiters != s.Workers {
 		t.Errorf("H1: Working %d + Waiters %d != Workers %d (%+v)", s.Working, s.Waiters, s.Workers, s)
