@@ -228,6 +228,20 @@ func relNoPoolGoroutines(t testing.TB, label string) {
 	}
 }
 
+// relEventually waits (Gosched rounds, bounded by the watchdog) until cond
+// holds: for effects that are asynchronous by design, such as a log record
+// written on a worker goroutine.
+func relEventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(relWatchdog)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, relWatchdog)
+		}
+		runtime.Gosched()
+	}
+}
+
 // relEnvInt reads a positive integer from the environment, or def.
 func relEnvInt(t testing.TB, name string, def int) int {
 	v := os.Getenv(name)
