@@ -217,12 +217,15 @@ func (t *Team) exec(task Task) outcome {
 // is counted when it has run: submitted and completed or failed together,
 // and in CallerRan. It never counts as Working: it runs outside the pool.
 func (t *Team) runInCaller(task Task) error {
-	out := t.exec(task)
-	t.mu.Lock()
-	t.counts.Submitted++
-	t.counts.CallerRan++
-	t.countLocked(out)
-	t.mu.Unlock()
+	out := failed // unless exec returns: the task called runtime.Goexit
+	defer func() {
+		t.mu.Lock()
+		t.counts.Submitted++
+		t.counts.CallerRan++
+		t.countLocked(out)
+		t.mu.Unlock()
+	}()
+	out = t.exec(task)
 	return nil
 }
 

@@ -145,11 +145,19 @@ func (t *Team) idleLocked(w *Worker) {
 	if n := t.workersLocked(); n > t.peak {
 		t.peak = n
 	}
-	if d := t.cfg.IdleTimeout; d > 0 {
-		w.seq++
-		seq := w.seq
-		w.timer = time.AfterFunc(d, func() { t.expire(w, seq) })
+	t.armLocked(w)
+}
+
+// armLocked starts the idle timer of w, which is idle, if the pool has an
+// idle timeout and the timer is not running.
+func (t *Team) armLocked(w *Worker) {
+	d := t.cfg.IdleTimeout
+	if d <= 0 || w.timer != nil {
+		return
 	}
+	w.seq++
+	seq := w.seq
+	w.timer = time.AfterFunc(d, func() { t.expire(w, seq) })
 }
 
 // unidleLocked takes w out of the idle set; it is then neither idle nor busy.
@@ -198,7 +206,9 @@ func (t *Team) forgetLocked(w *Worker) {
 	t.workers = t.workers[:last]
 }
 
-// expire is the idle timer of w for its idle period seq.
+// expire is the idle timer of w for its idle period seq. A worker that may
+// not exit (the pool is at min) keeps waiting without a timer; Adjust arms
+// it again when min is lowered.
 func (t *Team) expire(w *Worker, seq uint64) {
 	t.mu.Lock()
 	if w.timer == nil || w.seq != seq {
