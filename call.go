@@ -63,6 +63,9 @@ func (c *callback) Run() (failed bool) {
 	}()
 	res, err := c.f()
 	normal = true
+	if err != nil {
+		res = nil // SPEC C3: a failure reports no result
+	}
 	return !c.deliver(res, err) || err != nil
 }
 

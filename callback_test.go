@@ -145,7 +145,7 @@ func TestC4CallbackOnWorker(t *testing.T) {
 			events = append(events, e)
 			mu.Unlock()
 		}
-		g := newGate()
+		g := newGate(t)
 		inCallback := make(chan struct{})
 		for i := range 3 {
 			err := p.CallInThreadWithCallback(func(r any, err error) {
@@ -436,7 +436,7 @@ func TestC7NothingRetained(t *testing.T) {
 			t.Fatal("a finished CallInThread task's captured object is still reachable")
 		}
 		// Through the backlog too.
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 2, g, nil)
 		w = submitFunc(t, p)
 		fArg, res, cbArg = submitRetained(t, p, checked)

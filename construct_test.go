@@ -30,7 +30,7 @@ func TestA1NewStartsNoGoroutine(t *testing.T) {
 		t.Fatalf("%d tasks ran before Start", len(ran))
 	}
 
-	g := newGate()
+	g := newGate(t)
 	defer g.open()
 	started := make(chan struct{}, 4)
 	blockers(t, p, 1, g, started)
@@ -177,7 +177,7 @@ func TestA3WorkerLimit(t *testing.T) {
 	p = newPool(t, 2, 4)
 	mustStart(t, p)
 	wantCounts(t, p, 2, 0, 2, 0)
-	g := newGate()
+	g := newGate(t)
 	defer g.open()
 	started := make(chan struct{}, 10)
 	blockers(t, p, 10, g, started)
@@ -241,7 +241,7 @@ func TestB2StartSizes(t *testing.T) {
 	}
 	for _, c := range cases {
 		p := newPool(t, c.min, c.max)
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, c.waiting, g, nil)
 		wantCounts(t, p, 0, 0, 0, c.waiting)
 		mustStart(t, p)

@@ -29,7 +29,14 @@ type gate struct {
 	once sync.Once
 }
 
-func newGate() *gate { return &gate{ch: make(chan struct{})} }
+// newGate returns a closed gate that the test's cleanup opens, so that a
+// failing test never leaves tasks blocked (its pools' Stop, registered
+// earlier, runs after).
+func newGate(t testing.TB) *gate {
+	g := &gate{ch: make(chan struct{})}
+	t.Cleanup(g.open)
+	return g
+}
 
 // open releases every goroutine waiting at the gate, now and later.
 func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }

@@ -118,7 +118,7 @@ func TestG2ThreadsListsLiveWorkersOnly(t *testing.T) {
 		if ts := p.Threads(); len(ts) != 0 {
 			t.Fatalf("Threads of a pool without workers = %v", ts)
 		}
-		g := newGate()
+		g := newGate(t)
 		where := make(chan string, 3)
 		for range 3 {
 			mustCall(t, p, func() {
@@ -142,7 +142,7 @@ func TestG2ThreadsListsLiveWorkersOnly(t *testing.T) {
 		}
 
 		// One busy, two idle: the busy one is the one running the task.
-		g = newGate()
+		g = newGate(t)
 		mustCall(t, p, func() {
 			where <- myLabels()["thread"]
 			g.wait()
@@ -183,7 +183,7 @@ func TestG3PprofLabels(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 2, 4, threadpool.WithName("g3"))
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		mine := make(chan map[string]string, 1)
 		mustCall(t, p, func() {
 			mine <- myLabels()
@@ -256,7 +256,7 @@ func TestG4DumpStats(t *testing.T) {
 	check(1, 3, 0, 0, 0, 0, []string{})
 	mustStart(t, p)
 	check(1, 3, 1, 0, 1, 0, []string{"PoolThread-g4-1"})
-	g := newGate()
+	g := newGate(t)
 	blockers(t, p, 5, g, nil)
 	check(1, 3, 0, 3, 3, 2, []string{"PoolThread-g4-1", "PoolThread-g4-2", "PoolThread-g4-3"})
 	g.open()

@@ -61,7 +61,7 @@ func TestD2AdjustStartedPool(t *testing.T) {
 		p := newPool(t, 4, 4)
 		mustStart(t, p)
 		wantCounts(t, p, 4, 0, 4, 0)
-		a, b := newGate(), newGate()
+		a, b := newGate(t), newGate(t)
 		mustCall(t, p, a.wait)
 		mustCall(t, p, b.wait)
 		wantCounts(t, p, 4, 2, 2, 0)
@@ -124,7 +124,7 @@ func TestD3RaisingMaxDispatchesBacklog(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 1)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		started := make(chan struct{}, 10)
 		blockers(t, p, 4, g, started)
 		<-started
@@ -194,7 +194,7 @@ func TestD4StartAndStopAWorker(t *testing.T) {
 		}
 
 		// All busy: requests are capped at the busy count.
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 2, g, nil)
 		wantCounts(t, p, 2, 2, 0, 0)
 		for range 5 {
@@ -241,7 +241,7 @@ func TestD4ShrinkRequestPaidByWorkerAboveMax(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 3)
 		mustStart(t, p)
-		gates := []*gate{newGate(), newGate(), newGate()}
+		gates := []*gate{newGate(t), newGate(t), newGate(t)}
 		for _, g := range gates {
 			mustCall(t, p, g.wait)
 		}
@@ -274,7 +274,7 @@ func TestD4AdjustClampsShrinkRequests(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 4)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 4, g, nil)
 		for range 4 {
 			if err := p.StopAWorker(); err != nil {

@@ -23,7 +23,7 @@ func TestE1StopDrains(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 2)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 2, g, nil)
 		var mu sync.Mutex
 		var ran []int
@@ -67,7 +67,7 @@ func TestE1NoGoroutineAfterStop(t *testing.T) {
 	goleak.VerifyNone(t)
 	p := newPool(t, 3, 6)
 	mustStart(t, p)
-	g := newGate()
+	g := newGate(t)
 	blockers(t, p, 5, g, nil)
 	wantCounts(t, p, 5, 5, 0, 0)
 	g.open()
@@ -112,7 +112,7 @@ func TestE3RepeatedAndConcurrentStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 1, 2)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		var finished atomic.Bool
 		mustCall(t, p, func() {
 			g.wait()
@@ -166,7 +166,7 @@ func TestE4StopFromInsideTask(t *testing.T) {
 		p := newPool(t, 0, max)
 		mustStart(t, p)
 		inner := make(chan error, 2)
-		release := newGate()
+		release := newGate(t)
 		mustCall(t, p, func() {
 			release.wait() // let the backlog build up first
 			inner <- p.Stop()
@@ -202,7 +202,7 @@ func TestE4StopFromInsideCallback(t *testing.T) {
 	p := newPool(t, 0, 1)
 	mustStart(t, p)
 	inner := make(chan error, 1)
-	release := newGate()
+	release := newGate(t)
 	err := p.CallInThreadWithCallback(func(any, error) {
 		inner <- p.Stop()
 	}, func() (any, error) {
@@ -288,7 +288,7 @@ func TestE6StopWithMaxZeroCancels(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 2)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 2, g, nil)
 		var ran atomic.Int64
 		mustCall(t, p, func() { ran.Add(1) })

@@ -44,7 +44,7 @@ func TestA4DispatchReusesIdleWorkers(t *testing.T) {
 			t.Fatalf("workers seen by 5 sequential tasks: %v; want the one worker reused", seen)
 		}
 
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 1, g, nil) // takes the idle worker
 		wantCounts(t, p, 1, 1, 0, 0)
 		blockers(t, p, 1, g, nil) // a new worker
@@ -66,7 +66,7 @@ func TestA4DispatchReusesIdleWorkers(t *testing.T) {
 // StopAWorker return, the counts already include their effect.
 func TestA5SynchronousBookkeeping(t *testing.T) {
 	p := newPool(t, 1, 3)
-	g := newGate()
+	g := newGate(t)
 	defer g.open()
 	blockers(t, p, 1, g, nil) // before Start: backlog
 	wantCounts(t, p, 0, 0, 0, 1)
@@ -152,7 +152,7 @@ func TestA5NeverMoreThanMax(t *testing.T) {
 
 	// First make the pool full: max tasks at a gate, the proof that max is
 	// reached.
-	g := newGate()
+	g := newGate(t)
 	started := make(chan struct{}, max)
 	for range max {
 		mustCall(t, p, func() {
@@ -200,7 +200,7 @@ func TestA5LoweredMaxStartsNothingUntilBelowMax(t *testing.T) {
 		mustStart(t, p)
 		gates := make([]*gate, 4)
 		for i := range gates {
-			gates[i] = newGate()
+			gates[i] = newGate(t)
 			mustCall(t, p, gates[i].wait)
 		}
 		var backlogStarted atomic.Int64
@@ -239,7 +239,7 @@ func TestA5LoweredMaxStartsNothingUntilBelowMax(t *testing.T) {
 func TestA6FIFOWithOneWorker(t *testing.T) {
 	p := newPool(t, 0, 1)
 	mustStart(t, p)
-	g := newGate()
+	g := newGate(t)
 	started := make(chan struct{}, 1)
 	blockers(t, p, 1, g, started)
 	recv(t, started, "the blocking task")
@@ -285,7 +285,7 @@ func TestA6FIFOWithOneWorker(t *testing.T) {
 func TestA6FIFOWhenCapacityAppears(t *testing.T) {
 	p := newPool(t, 0, 1)
 	mustStart(t, p)
-	g := newGate()
+	g := newGate(t)
 	defer g.open()
 	startedIdx := make(chan int, 100)
 	next := 0
@@ -432,7 +432,7 @@ func TestC2SubmitAfterStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := newPool(t, 0, 2)
 		mustStart(t, p)
-		g := newGate()
+		g := newGate(t)
 		blockers(t, p, 1, g, nil)
 		stopped := make(chan error)
 		go func() { stopped <- p.Stop() }()

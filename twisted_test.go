@@ -88,7 +88,7 @@ func TestTwistedWorkerStateTransition(t *testing.T) {
 		p := newPool(t, 0, 1)
 		mustStart(t, p)
 		wantCounts(t, p, 0, 0, 0, 0)
-		working, finish := make(chan struct{}), newGate()
+		working, finish := make(chan struct{}), newGate(t)
 		mustCall(t, p, func() {
 			close(working)
 			finish.wait()
@@ -251,7 +251,7 @@ func TestTwistedThreadCreationArguments(t *testing.T) {
 	}
 	w := retainedByFirstTask(t, p)
 	done := make(chan struct{})
-	hold := newGate()
+	hold := newGate(t)
 	mustCall(t, p, func() { close(done); hold.wait() })
 	waitClosed(t, done, "the second task")
 	// The single worker is now busy with the second task.
@@ -296,7 +296,7 @@ func TestTwistedThreadCreationArgumentsWithCallback(t *testing.T) {
 		t.Fatal("f's argument is reachable while onResult runs")
 	}
 	done := make(chan struct{})
-	hold := newGate()
+	hold := newGate(t)
 	mustCall(t, p, func() { close(done); hold.wait() })
 	waitClosed(t, done, "the next task")
 	if !collected(uniqueRef) || !collected(resultRef) || !collected(cbRef) {
@@ -349,7 +349,7 @@ func TestTwistedSingleThread(t *testing.T) {
 	if err := p.AdjustPoolSize(0, 1); err != nil {
 		t.Fatal(err)
 	}
-	g := newGate()
+	g := newGate(t)
 	defer g.open()
 	blockers(t, p, 10, g, nil)
 	wantCounts(t, p, 1, 1, 0, 9)
