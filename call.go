@@ -26,9 +26,9 @@ func (p *Pool) CallInThread(f func()) error {
 // CallInThreadWithCallback submits f to run on a worker and then calls
 // onResult with its outcome on the same goroutine (Twisted's
 // callInThreadWithCallback): onResult(result, nil) when f succeeds,
-// onResult(nil, err) when f returns an error, onResult(nil, *[PanicError])
-// when f panics, and onResult(nil, err) with a Goexit error when f calls
-// runtime.Goexit. The worker counts as busy until onResult returns. If the
+// onResult(nil, err) when f returns an error (whatever result came with
+// it), onResult(nil, *[PanicError]) when f panics, and onResult(nil, err)
+// with a Goexit error when f calls runtime.Goexit. The worker counts as busy until onResult returns. If the
 // task never runs ([Pool.StopNow]), onResult(nil, err) reports an error
 // wrapping [ErrCanceled].
 //

@@ -27,7 +27,7 @@ type Future[T any] struct {
 // canceled); a task waiting in the backlog is reported as soon as its ctx
 // ends. Once a task has started, ctx is the task's to honour.
 //
-// The Future resolves with f's result and error; with a *[PanicError] if f
+// The Future resolves with f's result and error (both as f returned them); with a *[PanicError] if f
 // panics; with an error if f calls runtime.Goexit; with [ErrCanceled] if
 // [Pool.StopNow] drops the task. On a stopped pool (or with a nil p, ctx or
 // f) the Future is already resolved with the error ([ErrStopped] for a
