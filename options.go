@@ -56,6 +56,8 @@ const (
 	// the pool's max, is never counted as Working, and is counted in
 	// Submitted, in Completed or Failed, and in CallerRan once it has run.
 	// It slows the submitter down to the pool's pace and cannot deadlock.
+	// It applies to a pool that is not started too: once its backlog is
+	// full, further tasks run on their submitters.
 	RunInCaller
 )
 
