@@ -29,7 +29,7 @@ type gate struct {
 	once sync.Once
 }
 
-// newGate returns a closed gate that the test's cleanup opens, so that a
+// newGate returns a shut gate that the test's cleanup opens, so that a
 // failing test never leaves tasks blocked (its pools' Stop, registered
 // earlier, runs after).
 func newGate(t testing.TB) *gate {
@@ -83,7 +83,17 @@ func newPool(t testing.TB, min, max int, opts ...threadpool.Option) *threadpool.
 	if err != nil {
 		t.Fatalf("New(%d, %d): %v", min, max, err)
 	}
-	t.Cleanup(func() { _ = p.Stop() })
+	t.Cleanup(func() {
+		// Stop, then the invariants once more: a drained pool has no
+		// worker, no backlog, and accounts for every task.
+		if err := p.Stop(); err != nil {
+			t.Errorf("Stop at cleanup: %v", err)
+		}
+		s := checkStats(t, p)
+		if s.Workers != 0 || s.Queued != 0 || s.Started {
+			t.Errorf("after Stop at cleanup: %+v", s)
+		}
+	})
 	return p
 }
 
