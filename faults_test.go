@@ -115,7 +115,9 @@ func TestRelFaultKindsCostNoCapacity(t *testing.T) {
 				func() (any, error) { f.do(); return "unreachable", nil }); err != nil {
 				t.Fatal(err)
 			}
-			if err := f.check(<-reports); err != nil {
+			var got error
+			relWithin(t, f.name+" callback", func() { got = <-reports })
+			if err := f.check(got); err != nil {
 				t.Errorf("%s via callback: %v", f.name, err)
 			}
 			// Future: resolved once with the fault.
@@ -195,7 +197,9 @@ func TestRelFaultCallbacksPanicAndReenter(t *testing.T) {
 		stopReturned <- p.Stop()
 		gate.wait()
 	}, func() (any, error) { return nil, nil })
-	if err := <-stopReturned; err != nil {
+	var stopErr error
+	relWithin(t, "Stop inside a callback", func() { stopErr = <-stopReturned })
+	if err := stopErr; err != nil {
 		t.Fatalf("Stop inside a callback: %v", err)
 	}
 	if err := p.CallInThread(func() {}); !errors.Is(err, threadpool.ErrStopped) {
@@ -245,7 +249,8 @@ func TestRelFaultSelfSubmitAtMaxOne(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	s := <-parentDone
+	var s threadpool.Stats
+	relWithin(t, "parent task", func() { s = <-parentDone })
 	if s.Queued != 3 || s.Working != 1 || s.Workers != 1 {
 		t.Errorf("inside the parent after 3 submissions: Queued %d Working %d Workers %d; want 3 1 1", s.Queued, s.Working, s.Workers)
 	}
