@@ -1,0 +1,417 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+)
+
+// poolOrder is the order of the rows: the two references first.
+var poolOrder = []string{"fixed", "go", "threadpool", "ants", "pond", "workerpool", "conc", "errgroup"}
+
+// peers are the library peers the targets compare threadpool with.
+var peers = []string{"ants", "pond", "workerpool", "conc", "errgroup"}
+
+var scenarioOrder = []string{"tiny", "tiny8", "sleep", "cpu", "latency", "burst"}
+
+// group is one scenario at one size: the runs of every pool.
+type group struct {
+	scenario         string
+	size, submitters int
+	quick            bool
+	runs             map[string][]Result // by pool
+	failed           map[string][]string // by pool: errors
+}
+
+// agg is the median and range of one figure over the runs of one pool.
+type agg struct{ med, lo, hi float64 }
+
+func aggregate(rs []Result, f func(Result) float64) agg {
+	if len(rs) == 0 {
+		return agg{math.NaN(), math.NaN(), math.NaN()}
+	}
+	v := make([]float64, len(rs))
+	for i, r := range rs {
+		v[i] = f(r)
+	}
+	slices.Sort(v)
+	med := v[len(v)/2]
+	if len(v)%2 == 0 {
+		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	}
+	return agg{med, v[0], v[len(v)-1]}
+}
+
+func readRuns(path string) ([]*group, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	defer f.Close()
+	groups := map[string]*group{}
+	n := 0
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" {
+			continue
+		}
+		var r Result
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			return nil, 0, fmt.Errorf("%s: %v: %s", path, err, line)
+		}
+		n++
+		key := fmt.Sprintf("%s/%d", r.Scenario, r.Size)
+		g := groups[key]
+		if g == nil {
+			g = &group{scenario: r.Scenario, size: r.Size, submitters: 1,
+				runs: map[string][]Result{}, failed: map[string][]string{}}
+			groups[key] = g
+		}
+		if r.Error != "" {
+			g.failed[r.Pool] = append(g.failed[r.Pool], r.Error)
+			continue
+		}
+		g.submitters, g.quick = r.Submitters, r.Quick
+		g.runs[r.Pool] = append(g.runs[r.Pool], r)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, 0, err
+	}
+	var out []*group
+	for _, g := range groups {
+		out = append(out, g)
+	}
+	slices.SortFunc(out, func(a, b *group) int {
+		return cmp.Or(cmp.Compare(slices.Index(scenarioOrder, a.scenario), slices.Index(scenarioOrder, b.scenario)),
+			cmp.Compare(a.size, b.size))
+	})
+	return out, n, nil
+}
+
+func (g *group) pools() []string {
+	var ps []string
+	for _, p := range poolOrder {
+		if len(g.runs[p]) > 0 || len(g.failed[p]) > 0 {
+			ps = append(ps, p)
+		}
+	}
+	for p := range g.runs {
+		if !slices.Contains(ps, p) {
+			ps = append(ps, p)
+		}
+	}
+	return ps
+}
+
+func (g *group) title() string {
+	procs := runtime.GOMAXPROCS(0)
+	for _, rs := range g.runs {
+		procs = rs[0].GOMAXPROCS
+		break
+	}
+	size := fmt.Sprintf("size %d", g.size)
+	if g.size == procs {
+		size += " (= GOMAXPROCS)"
+	}
+	n, bursts := 0, 1
+	for _, rs := range g.runs {
+		n, bursts = rs[0].Tasks, max(1, len(rs[0].AfterGaps))
+		break
+	}
+	switch g.scenario {
+	case "tiny", "tiny8":
+		return fmt.Sprintf("%s: %s empty tasks from %d submitter(s), %s", g.scenario, thousands(n), g.submitters, size)
+	case "sleep":
+		return fmt.Sprintf("sleep: %s tasks of time.Sleep(1 ms), %s", thousands(n), size)
+	case "cpu":
+		return fmt.Sprintf("cpu: %s tasks of SHA-256 over 80 KiB, %s", thousands(n), size)
+	case "latency":
+		return fmt.Sprintf("latency: submit → task start on an idle warm pool, %s samples, %s", thousands(n), size)
+	case "burst":
+		limits := []string{}
+		for _, l := range []int{g.size, g.size / 4, g.size / 2, g.size}[:min(bursts, 4)] {
+			limits = append(limits, fmt.Sprint(l))
+		}
+		return fmt.Sprintf("burst-resize: %d bursts of %s tasks of time.Sleep(100 µs), limit %s (for pools that resize), %v gaps, min %d and idle timeout %v (for pools that take them)",
+			bursts, thousands(n/bursts), strings.Join(limits, " → "), burstGap, procs, burstIdle)
+	}
+	return g.scenario
+}
+
+func thousands(n int) string {
+	s := fmt.Sprint(n)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// num formats a figure with a precision that suits its size.
+func num(v float64) string {
+	switch {
+	case math.IsNaN(v):
+		return "–"
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return thousands(int(v))
+	case math.Abs(v) >= 1000:
+		return thousands(int(math.Round(v)))
+	case math.Abs(v) >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 10:
+		return fmt.Sprintf("%.1f", v)
+	case math.Abs(v) >= 0.01:
+		return fmt.Sprintf("%.2f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func ratio(v, ref float64) string {
+	if math.IsNaN(v) || math.IsNaN(ref) || ref <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.2f×", v/ref)
+}
+
+// withRatios is "value (×fixed / ×go)"; a reference below floor gives no ratio.
+func withRatios(v, fixed, gor, floor float64) string {
+	if fixed < floor {
+		fixed = math.NaN()
+	}
+	if gor < floor {
+		gor = math.NaN()
+	}
+	return fmt.Sprintf("%s (%s / %s)", num(v), ratio(v, fixed), ratio(v, gor))
+}
+
+// figure is one column of a table.
+type figure struct {
+	head string
+	get  func(Result) float64
+	rng  bool // show the range too
+	// floor is the smallest reference a ratio is taken to: below it (an
+	// allocation count that rounds to none) a ratio means nothing.
+	floor float64
+}
+
+var (
+	fNs     = figure{"ns/task", func(r Result) float64 { return r.NsPerTask }, true, 0}
+	fCPU    = figure{"CPU ns/task", func(r Result) float64 { return r.CPUNsPerTask }, false, 0}
+	fAllocs = figure{"allocs/task", func(r Result) float64 { return r.AllocsPerTask }, false, 0.05}
+	fBytes  = figure{"B/task", func(r Result) float64 { return r.BytesPerTask }, false, 4}
+	fGor    = figure{"peak goroutines", func(r Result) float64 { return float64(r.PeakGoroutines) }, false, 1}
+	fRSS    = figure{"peak RSS MiB", func(r Result) float64 { return float64(r.PeakRSSKiB) / 1024 }, false, 0}
+	fWall   = figure{"wall ms", func(r Result) float64 { return float64(r.WallNs) / 1e6 }, true, 0}
+	fP50    = figure{"p50 ns", func(r Result) float64 { return float64(r.P50Ns) }, true, 0}
+	fP99    = figure{"p99 ns", func(r Result) float64 { return float64(r.P99Ns) }, true, 0}
+	fMax    = figure{"max ns", func(r Result) float64 { return float64(r.MaxNs) }, false, 0}
+	fLeft   = figure{"most left after a gap", func(r Result) float64 { return float64(slices.Max(r.AfterGaps)) }, false, 1}
+)
+
+func (g *group) figures() []figure {
+	switch g.scenario {
+	case "sleep":
+		return []figure{fWall, fNs, fCPU, fAllocs, fBytes, fGor, fRSS}
+	case "latency":
+		return []figure{fP50, fP99, fMax, fAllocs, fBytes, fGor, fRSS}
+	case "burst":
+		return []figure{fNs, fLeft, fCPU, fAllocs, fBytes, fGor, fRSS}
+	}
+	return []figure{fNs, fCPU, fAllocs, fBytes, fGor, fRSS}
+}
+
+func (g *group) agg(pool string, f figure) agg { return aggregate(g.runs[pool], f.get) }
+
+func (g *group) table(b *strings.Builder) {
+	figs := g.figures()
+	fmt.Fprintf(b, "### %s\n\n", g.title())
+	head := []string{"pool", "runs"}
+	for _, f := range figs {
+		head = append(head, f.head)
+		if f.rng {
+			head = append(head, "range")
+		}
+	}
+	switch g.scenario {
+	case "cpu":
+		head = append(head, "work ns (serial)")
+	case "burst":
+		head = append(head, "resized", "left after each gap (median run)")
+	}
+	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, p := range g.pools() {
+		rs := g.runs[p]
+		row := []string{"**" + p + "**", fmt.Sprint(len(rs))}
+		if len(rs) == 0 {
+			row = append(row, "failed: "+strings.Join(g.failed[p], "; "))
+			fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
+			continue
+		}
+		if n := len(g.failed[p]); n > 0 {
+			row[1] += fmt.Sprintf(" (+%d failed)", n)
+		}
+		for _, f := range figs {
+			a := g.agg(p, f)
+			row = append(row, withRatios(a.med, g.agg("fixed", f).med, g.agg("go", f).med, f.floor))
+			if f.rng {
+				row = append(row, num(a.lo)+"–"+num(a.hi))
+			}
+		}
+		switch g.scenario {
+		case "cpu":
+			row = append(row, num(g.agg(p, figure{get: func(r Result) float64 { return r.WorkNs }}).med))
+		case "burst":
+			med := medianRun(rs, fNs.get)
+			resized := "no"
+			if med.Resized {
+				resized = "yes"
+			}
+			row = append(row, resized, fmt.Sprint(med.AfterGaps))
+		}
+		fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
+	}
+	b.WriteString("\n")
+}
+
+// medianRun is the run whose figure f is the median.
+func medianRun(rs []Result, f func(Result) float64) Result {
+	s := slices.Clone(rs)
+	slices.SortFunc(s, func(a, b Result) int { return cmp.Compare(f(a), f(b)) })
+	return s[len(s)/2]
+}
+
+// targets checks the targets of issue 5 on these runs.
+func targets(b *strings.Builder, groups []*group) {
+	b.WriteString("## Targets of issue 5 on this run\n\n| target | figures (medians) | met |\n|---|---|---|\n")
+	row := func(target, figs string, ok bool, known bool) {
+		v := "no"
+		switch {
+		case !known:
+			v = "n/a"
+		case ok:
+			v = "yes"
+		}
+		fmt.Fprintf(b, "| %s | %s | %s |\n", target, figs, v)
+	}
+	med := func(g *group, p string, f figure) float64 { return g.agg(p, f).med }
+	bestPeer := func(g *group, f figure) (string, float64) {
+		best, bv := "", math.Inf(1)
+		for _, p := range peers {
+			if v := med(g, p, f); !math.IsNaN(v) && v < bv {
+				best, bv = p, v
+			}
+		}
+		return best, bv
+	}
+	for _, g := range groups {
+		tp := func(f figure) float64 { return med(g, "threadpool", f) }
+		if len(g.runs["threadpool"]) == 0 {
+			continue
+		}
+		name := fmt.Sprintf("%s size %d", g.scenario, g.size)
+		switch g.scenario {
+		case "tiny", "tiny8":
+			fx := med(g, "fixed", fNs)
+			bp, bv := bestPeer(g, fNs)
+			v := tp(fNs)
+			row(name+": ≤ 1.5× fixed and faster than every peer",
+				fmt.Sprintf("threadpool %s ns, fixed %s (%s), best peer %s %s", num(v), num(fx), ratio(v, fx), bp, num(bv)),
+				v <= 1.5*fx && v < bv, !math.IsNaN(fx) && bp != "")
+		case "cpu":
+			fx := med(g, "fixed", fNs)
+			v := tp(fNs)
+			row(name+": within 3% of fixed", fmt.Sprintf("threadpool %s ns, fixed %s (%s)", num(v), num(fx), ratio(v, fx)),
+				v <= 1.03*fx, !math.IsNaN(fx))
+		case "sleep":
+			bp, bw := bestPeer(g, fWall)
+			rp, br := bestPeer(g, fRSS)
+			w, r := tp(fWall), tp(fRSS)
+			row(name+": wall ≤ best peer", fmt.Sprintf("threadpool %s ms, best %s %s ms", num(w), bp, num(bw)), w <= bw, bp != "")
+			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB", num(r), rp, num(br)), r <= br, rp != "")
+		case "latency":
+			for _, f := range []figure{fP50, fP99} {
+				v, a, fx := tp(f), med(g, "ants", f), med(g, "fixed", f)
+				row(name+": "+f.head+" ≤ ants and fixed", fmt.Sprintf("threadpool %s, ants %s, fixed %s", num(v), num(a), num(fx)),
+					v <= a && v <= fx, !math.IsNaN(a) && !math.IsNaN(fx))
+			}
+		case "burst":
+			rs := g.runs["threadpool"]
+			worst := 0
+			for _, r := range rs {
+				worst = max(worst, slices.Max(r.AfterGaps))
+			}
+			row(name+": goroutines back to min after each gap", fmt.Sprintf("threadpool: at most %d left, min %d", worst, rs[0].Min),
+				worst <= rs[0].Min, true)
+			rp, br := bestPeer(g, fRSS)
+			r := tp(fRSS)
+			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB", num(r), rp, num(br)), r <= br, rp != "")
+		}
+	}
+	b.WriteString("\nAllocation targets (0 allocs per `CallInThread`, ≤ 1 per `Submit` beyond the Future) are measured by the root package's `go test -bench . -benchmem` (see README).\n\n")
+}
+
+func writeReport(in, out, note, command string) error {
+	groups, n, err := readRuns(in)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	b.WriteString("# Benchmark results\n\n")
+	if note != "" {
+		fmt.Fprintf(&b, "> %s\n\n", note)
+	}
+	quick := false
+	for _, g := range groups {
+		quick = quick || g.quick
+	}
+	fmt.Fprintf(&b, "- Date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- Machine: %d CPUs (nproc), %s, GOMAXPROCS %d\n", runtime.NumCPU(), cpuModel(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(&b, "- Go: %s %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(&b, "- Load average when the report was written: %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
+	}
+	fmt.Fprintf(&b, "- Command: `%s` (%d runs, each one scenario on one pool in its own process", command, n)
+	if quick {
+		b.WriteString("; QUICK mode: a tenth of the work, not for comparison")
+	}
+	b.WriteString(")\n\n")
+	b.WriteString("Each cell is the median over the runs, then in parentheses its ratio to the textbook fixed pool " +
+		"(the floor) and to raw goroutines: `value (×fixed / ×go)`. *range* is the smallest and largest run. " +
+		"ns/task is the wall time of the measured phase divided by its tasks; CPU ns/task is the process's " +
+		"user+system CPU time (getrusage) over the same phase, divided likewise: less sensitive to other load on the machine; allocs and bytes per task are " +
+		"runtime.MemStats deltas over the phase (every allocation in the process, the harness's included); peak " +
+		"goroutines are sampled every millisecond, above the harness's own; peak RSS is the kernel's VmHWM, " +
+		"reset at the start of the phase. A ratio is left out (–) where the reference is too close to zero to divide by. " +
+		"See README.md for the pools' settings.\n\n")
+	targets(&b, groups)
+	b.WriteString("## Tables\n\n")
+	for _, g := range groups {
+		g.table(&b)
+	}
+	return os.WriteFile(out, []byte(b.String()), 0o644)
+}
+
+func cpuModel() string {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for line := range strings.Lines(string(b)) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown CPU"
+}
