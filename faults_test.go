@@ -134,6 +134,12 @@ func TestRelFaultKindsCostNoCapacity(t *testing.T) {
 			}
 		}
 	}
+	// Every faulty worker survived or was replaced at once: 3 idle workers,
+	// all listed, without any new submission to prompt new ones.
+	relIdle(t, p)
+	if s := p.Stats(); s.Workers != size || s.Waiters != size || len(p.Threads()) != size {
+		t.Errorf("after %d faults: Workers %d Waiters %d Threads %d; want %d each", 4*len(faults)*3, s.Workers, s.Waiters, len(p.Threads()), size)
+	}
 	relCapacity(t, p, size)
 	relWithin(t, "Stop", func() { _ = p.Stop() })
 	s := p.Stats()

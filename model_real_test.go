@@ -277,8 +277,8 @@ type relStopper struct {
 }
 
 func relNewHarness(t *rapid.T) *relHarness {
-	lo := rapid.IntRange(0, 3).Draw(t, "min")
-	hi := rapid.IntRange(lo, lo+3).Draw(t, "max")
+	lo := rapid.IntRange(0, 2).Draw(t, "min")
+	hi := rapid.IntRange(lo, lo+2).Draw(t, "max")
 	p, err := threadpool.New(lo, hi, threadpool.WithLogger(slog.New(slog.DiscardHandler)))
 	if err != nil {
 		t.Fatal(err)
@@ -447,7 +447,12 @@ func relModelProp(t *rapid.T) {
 	rapid.SyncTest(t, func(t *rapid.T) {
 		h := relNewHarness(t)
 		defer h.teardown()
-		t.Repeat(map[string]func(*rapid.T){
+		if rapid.IntRange(0, 3).Draw(t, "startFirst") > 0 {
+			if h.m.start() || h.p.Start() != nil {
+				t.Fatal("Start on a new pool")
+			}
+		}
+		actions := map[string]func(*rapid.T){
 			"submit": func(t *rapid.T) {
 				kind := rapid.IntRange(0, 2).Draw(t, "kind")
 				ctxMode := 0
@@ -498,8 +503,8 @@ func relModelProp(t *rapid.T) {
 				}
 			},
 			"adjust": func(t *rapid.T) {
-				lo := rapid.IntRange(0, 3).Draw(t, "min")
-				hi := rapid.IntRange(lo, lo+3).Draw(t, "max")
+				lo := rapid.IntRange(0, 2).Draw(t, "min")
+				hi := rapid.IntRange(lo, lo+2).Draw(t, "max")
 				h.curMax.Store(int64(hi))
 				h.dropped(h.m.adjust(lo, hi))
 				if err := h.p.AdjustPoolSize(lo, hi); err != nil {
@@ -560,7 +565,22 @@ func relModelProp(t *rapid.T) {
 				}
 			},
 			"": h.check,
-		})
+		}
+		// Weights: Repeat draws actions uniformly, so frequent ones appear
+		// under several names, and the three stops share one.
+		stops := []func(*rapid.T){actions["stop"], actions["stopNow"], actions["shutdown"]}
+		delete(actions, "stop")
+		delete(actions, "stopNow")
+		delete(actions, "shutdown")
+		actions["stop"] = func(t *rapid.T) {
+			stops[rapid.IntRange(0, 2).Draw(t, "stop: graceful, now, bounded")](t)
+		}
+		for name, n := range map[string]int{"submit": 5, "release": 6, "start": 3, "adjust": 2} {
+			for i := 2; i <= n; i++ {
+				actions[fmt.Sprint(name, i)] = actions[name]
+			}
+		}
+		t.Repeat(actions)
 		h.finish(t)
 	})
 }

@@ -526,10 +526,19 @@ func TestRelPeerPondBlockedSubmittersAllWake(t *testing.T) {
 	p, _ := relStart(t, 0, 1, threadpool.WithQueueLimit(2, threadpool.Block))
 	var ran atomic.Int64
 	var wg sync.WaitGroup
+	// The one worker is held until the queue is full and every submitter
+	// has reached its first submission, so that most of them are blocked
+	// when room starts to appear.
+	hold := relNewGate()
+	holding := make(chan struct{})
+	_ = p.CallInThread(func() { close(holding); hold.wait() })
+	relWaitClosed(t, holding, "holder")
+	ready := make(chan struct{}, submitters)
 	for i := 0; i < submitters; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
+			ready <- struct{}{}
 			for j := 0; j < each; j++ {
 				var err error
 				switch j % 3 {
@@ -547,6 +556,12 @@ func TestRelPeerPondBlockedSubmittersAllWake(t *testing.T) {
 			}
 		}(i)
 	}
+	relRecv(t, ready, submitters, "submitters")
+	relEventually(t, "queue full", func() bool { return p.QueueSize() == 2 })
+	for i := 0; i < 100; i++ {
+		runtime.Gosched()
+	}
+	hold.open()
 	relWithin(t, "blocked submitters", wg.Wait)
 	relWithin(t, "Stop", func() { _ = p.Stop() })
 	if ran.Load() != submitters*each {
