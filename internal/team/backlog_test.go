@@ -1,8 +1,9 @@
 package team
 
-// Unit tests of the backlog ring: FIFO order across wrap-around, growth by
-// doubling, shrinking when mostly empty, sequence numbers and at(), and
-// that a popped slot keeps no reference to its task.
+// Unit tests of the backlog: FIFO order across block boundaries, growth
+// and release of blocks (a burst is not pinned), sequence numbers and at(),
+// and that a popped slot keeps no reference to its task. Only relCheckRing
+// knows the memory layout.
 
 import (
 	"context"
@@ -24,27 +25,44 @@ func relVal(t *testing.T, e entry) int {
 	return e.task.Ctx.Value(relKey{}).(int)
 }
 
-// relCheckRing checks the ring's structure: size a power of two (at least
-// minBacklog once used), and every slot outside the live window empty.
+// relCheckRing checks the backlog's memory (the only helper that knows its
+// layout, a queue of fixed-size blocks): blocks before the head are
+// released, no more blocks are held than the live slots span, and every
+// slot outside the live window, including the spare block, is empty (no
+// reference kept to a task that left).
 func relCheckRing(t *testing.T, b *backlog) {
 	t.Helper()
-	size := len(b.buf)
-	if size == 0 {
-		if b.n != 0 {
-			t.Fatalf("n %d with no buffer", b.n)
+	for i := 0; i < b.c0; i++ {
+		if b.chunks[i] != nil {
+			t.Fatalf("block %d before the head (c0 %d) is still held", i, b.c0)
 		}
-		return
 	}
-	if size < minBacklog || size&(size-1) != 0 {
-		t.Fatalf("ring size %d: want a power of two >= %d", size, minBacklog)
+	held := len(b.chunks) - b.c0
+	need := max(1, (b.head+b.n+chunkSize-1)/chunkSize)
+	if b.n > 0 && held > need || held > max(need, 1) {
+		t.Fatalf("%d blocks held for %d slots from offset %d; %d needed", held, b.n, b.head, need)
 	}
-	if b.n > size || b.head < 0 || b.head >= size {
-		t.Fatalf("n %d head %d size %d", b.n, b.head, size)
+	empty := func(e entry) bool {
+		return e.task.Func == nil && e.task.Job == nil && e.task.Ctx == nil && e.stop == nil && !e.dropped
 	}
-	for i := b.n; i < size; i++ {
-		e := b.buf[(b.head+i)%size]
-		if e.task.Func != nil || e.task.Job != nil || e.task.Ctx != nil || e.stop != nil || e.dropped {
-			t.Fatalf("slot %d outside the live window still holds %+v", (b.head+i)%size, e)
+	for ci := b.c0; ci < len(b.chunks); ci++ {
+		c := b.chunks[ci]
+		if c == nil {
+			t.Fatalf("block %d of the live window is nil", ci)
+		}
+		for k := range c {
+			pos := (ci-b.c0)*chunkSize + k
+			live := pos >= b.head && pos < b.head+b.n
+			if !live && !empty(c[k]) {
+				t.Fatalf("slot %d of block %d, outside the live window, still holds %+v", k, ci, c[k])
+			}
+		}
+	}
+	if b.spare != nil {
+		for k := range b.spare {
+			if !empty(b.spare[k]) {
+				t.Fatalf("the spare block holds %+v", b.spare[k])
+			}
 		}
 	}
 }
@@ -57,7 +75,7 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 	next, want := 0, 0
 	// Interleave pushes and pops so that the head wraps around several
 	// times, at several sizes.
-	for round := 0; round < 50; round++ {
+	for round := 0; round < 600; round++ { // ~3,600 slots: many block boundaries
 		for i := 0; i < 3+round%7; i++ {
 			seq := b.push(entry{task: relTask(next)})
 			if seq != uint64(next) {
@@ -93,38 +111,76 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 	relCheckRing(t, &b)
 }
 
-func TestRelBacklogGrowsByDoublingAndShrinks(t *testing.T) {
+// A burst grows the backlog block by block and, once drained, leaves at
+// most one block (plus one spare) behind: the peak is not pinned. Under a
+// steady flow the block list stays short (the head's index is compacted).
+func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 	var b backlog
-	b.push(entry{task: relTask(0)})
-	if len(b.buf) != minBacklog {
-		t.Fatalf("first push: size %d, want %d", len(b.buf), minBacklog)
-	}
-	for i := 1; i < 1000; i++ {
-		before := len(b.buf)
+	const burst = 10 * chunkSize
+	for i := 0; i < burst; i++ {
 		b.push(entry{task: relTask(i)})
-		if after := len(b.buf); after != before && after != 2*before {
-			t.Fatalf("grew from %d to %d, want doubling", before, after)
-		}
 	}
-	if len(b.buf) != 1024 {
-		t.Fatalf("1000 slots in a ring of %d, want 1024", len(b.buf))
+	relCheckRing(t, &b)
+	if held := len(b.chunks) - b.c0; held != burst/chunkSize {
+		t.Fatalf("%d slots in %d blocks, want %d", burst, held, burst/chunkSize)
 	}
-	peak := len(b.buf)
-	for i := 0; i < 1000; i++ {
+	for i := 0; i < burst; i++ {
 		e, _ := b.pop()
 		if v := relVal(t, e); v != i {
 			t.Fatalf("popped %d, want %d", v, i)
 		}
-		// Shrinking: never below minBacklog; while above it, the ring is
-		// at most 4x (plus one halving step) what it holds.
-		if len(b.buf) > minBacklog && b.n < len(b.buf)/4 {
-			t.Fatalf("n %d in a ring of %d after pop: not shrunk", b.n, len(b.buf))
+		if i%97 == 0 {
+			relCheckRing(t, &b)
 		}
-		relCheckRing(t, &b)
 	}
-	if len(b.buf) != minBacklog {
-		t.Fatalf("empty after a burst: ring of %d, want %d (a burst must not pin its peak %d)", len(b.buf), minBacklog, peak)
+	relCheckRing(t, &b)
+	blocks := len(b.chunks) - b.c0
+	if b.spare != nil {
+		blocks++
 	}
+	if blocks > 2 {
+		t.Fatalf("after a drained burst of %d: %d blocks kept, want at most 2", burst, blocks)
+	}
+	// Steady flow: 300 waiting, 100,000 through.
+	next, want := 0, 0
+	for ; next < 300; next++ {
+		b.push(entry{task: relTask(next)})
+	}
+	for i := 0; i < 100_000; i++ {
+		b.push(entry{task: relTask(next)})
+		next++
+		e, _ := b.pop()
+		if v := relVal(t, e); v != want {
+			t.Fatalf("popped %d, want %d", v, want)
+		}
+		want++
+		if len(b.chunks) > 70 {
+			t.Fatalf("block list of %d entries for %d waiting slots: the head index is not compacted", len(b.chunks), b.n)
+		}
+	}
+	relCheckRing(t, &b)
+}
+
+// at() across a block boundary, after the head has moved into a later block.
+func TestRelBacklogAtAcrossBlocks(t *testing.T) {
+	var b backlog
+	const pushed, popped = 3*chunkSize + 17, 2*chunkSize - 5
+	for i := 0; i < pushed; i++ {
+		b.push(entry{task: relTask(i)})
+	}
+	for i := 0; i < popped; i++ {
+		b.pop()
+	}
+	for seq := uint64(0); seq < pushed+3; seq++ {
+		e := b.at(seq)
+		if (e != nil) != (seq >= popped && seq < pushed) {
+			t.Fatalf("at(%d) = %v with slots %d..%d queued", seq, e, popped, pushed-1)
+		}
+		if e != nil && relVal(t, *e) != int(seq) {
+			t.Fatalf("at(%d) holds %d", seq, relVal(t, *e))
+		}
+	}
+	relCheckRing(t, &b)
 }
 
 func TestRelBacklogSequenceNumbersAndAt(t *testing.T) {
@@ -183,10 +239,5 @@ func TestRelBacklogPopForgets(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		b.pop()
 		relCheckRing(t, &b)
-	}
-	for _, e := range b.buf {
-		if e.task.Ctx != nil || e.task.Func != nil || e.stop != nil {
-			t.Fatalf("slot kept %+v after pop", e)
-		}
 	}
 }
