@@ -11,46 +11,76 @@ type entry struct {
 	dropped bool
 }
 
+// chunkSize is the number of slots in one block of the backlog.
+const chunkSize = 256
+
+type chunk [chunkSize]entry
+
 // backlog is the FIFO of tasks accepted but not yet handed to a worker: a
-// ring buffer whose size is a power of two, that grows by doubling and
-// shrinks when mostly empty, so a burst does not pin its peak memory forever.
+// queue of fixed-size blocks. Pushing and popping never copy slots; a block
+// is freed as soon as the head leaves it (one spare is kept for the next
+// block needed), so a burst does not pin its peak memory.
 //
 // Every slot ever pushed gets a sequence number; a slot can be found again
-// by that number while it is still in the ring (see at).
+// by that number while it is still queued (see at).
 type backlog struct {
-	buf   []entry
-	head  int    // index of the oldest slot
-	n     int    // slots in use
-	first uint64 // sequence number of buf[head]
+	chunks []*chunk // chunks[c0] holds the oldest slot; before c0: nil
+	c0     int
+	head   int    // index of the oldest slot in chunks[c0]
+	n      int    // slots in use
+	first  uint64 // sequence number of the oldest slot
+	spare  *chunk // an empty block kept for the next push that needs one
 }
-
-const minBacklog = 16
 
 func (b *backlog) len() int { return b.n }
 
 // push appends e and returns its sequence number.
 func (b *backlog) push(e entry) uint64 {
-	if b.n == len(b.buf) {
-		b.resize(max(minBacklog, 2*len(b.buf)))
+	pos := b.head + b.n
+	ci := b.c0 + pos/chunkSize
+	if ci == len(b.chunks) {
+		c := b.spare
+		b.spare = nil
+		if c == nil {
+			c = new(chunk)
+		}
+		b.chunks = append(b.chunks, c)
 	}
-	b.buf[(b.head+b.n)&(len(b.buf)-1)] = e
+	b.chunks[ci][pos%chunkSize] = e
 	b.n++
 	return b.first + uint64(b.n-1)
 }
 
-// pop removes and returns the oldest slot. The ring forgets the slot, so the
-// backlog keeps no reference to the task.
+// pop removes and returns the oldest slot. The queue forgets the slot, so
+// the backlog keeps no reference to the task.
 func (b *backlog) pop() (entry, bool) {
 	if b.n == 0 {
 		return entry{}, false
 	}
-	e := b.buf[b.head]
-	b.buf[b.head] = entry{}
-	b.head = (b.head + 1) & (len(b.buf) - 1)
+	c := b.chunks[b.c0]
+	e := c[b.head]
+	c[b.head] = entry{}
+	b.head++
 	b.n--
 	b.first++
-	if len(b.buf) > minBacklog && b.n < len(b.buf)/4 {
-		b.resize(len(b.buf) / 2)
+	switch {
+	case b.n == 0:
+		// Empty: keep the current block for the next push, drop the rest.
+		b.head = 0
+		clear(b.chunks)
+		b.chunks, b.c0 = append(b.chunks[:0], c), 0
+		b.spare = nil
+	case b.head == chunkSize:
+		// The head left this block: every slot in it is cleared already.
+		b.chunks[b.c0] = nil
+		b.c0++
+		b.head = 0
+		b.spare = c
+		if b.c0 >= 32 && 2*b.c0 >= len(b.chunks) {
+			k := copy(b.chunks, b.chunks[b.c0:])
+			clear(b.chunks[k:])
+			b.chunks, b.c0 = b.chunks[:k], 0
+		}
 	}
 	return e, true
 }
@@ -60,17 +90,6 @@ func (b *backlog) at(seq uint64) *entry {
 	if seq < b.first || seq >= b.first+uint64(b.n) {
 		return nil
 	}
-	return &b.buf[(b.head+int(seq-b.first))&(len(b.buf)-1)]
-}
-
-// resize moves the slots in use to a new ring of size slots (a power of
-// two, at least b.n), oldest first.
-func (b *backlog) resize(size int) {
-	buf := make([]entry, size)
-	if b.n > 0 {
-		tail := min(b.n, len(b.buf)-b.head) // slots from head to the end
-		copy(buf, b.buf[b.head:b.head+tail])
-		copy(buf[tail:], b.buf[:b.n-tail])
-	}
-	b.buf, b.head = buf, 0
+	pos := b.head + int(seq-b.first)
+	return &b.chunks[b.c0+pos/chunkSize][pos%chunkSize]
 }
