@@ -25,7 +25,7 @@ type relFault struct {
 	check func(err error) error // checks the error delivered to a callback/Future
 }
 
-var relSentinel = errors.New("rel sentinel")
+var errRelSentinel = errors.New("rel sentinel")
 
 func relFaults() []relFault {
 	wantPanic := func(pred func(v any) bool) func(error) error {
@@ -45,11 +45,11 @@ func relFaults() []relFault {
 	}
 	return []relFault{
 		{"panic string", func() { panic("boom") }, wantPanic(func(v any) bool { return v == "boom" })},
-		{"panic error", func() { panic(fmt.Errorf("wrapped: %w", relSentinel)) }, func(err error) error {
+		{"panic error", func() { panic(fmt.Errorf("wrapped: %w", errRelSentinel)) }, func(err error) error {
 			if e := wantPanic(func(v any) bool { _, ok := v.(error); return ok })(err); e != nil {
 				return e
 			}
-			if !errors.Is(err, relSentinel) {
+			if !errors.Is(err, errRelSentinel) {
 				return fmt.Errorf("errors.Is(%v, sentinel) is false: PanicError must unwrap an error value", err)
 			}
 			return nil
@@ -123,7 +123,7 @@ func TestRelFaultKindsCostNoCapacity(t *testing.T) {
 			// Future: resolved once with the fault.
 			fut := threadpool.Submit(context.Background(), p, func(context.Context) (string, error) { f.do(); return "unreachable", nil })
 			relWaitClosed(t, fut.Done(), f.name+" future")
-			if v, err := fut.Wait(nil); v != "" || f.check(err) != nil {
+			if v, err := fut.Wait(context.Background()); v != "" || f.check(err) != nil {
 				t.Errorf("%s via Future: (%q, %v): %v", f.name, v, err, f.check(err))
 			}
 			// The CallInThread fault is logged once (the exact total is
@@ -262,7 +262,7 @@ func TestRelFaultSelfSubmitAtMaxOne(t *testing.T) {
 	}
 	relWaitClosed(t, cbDone, "child callback")
 	var v string
-	relWithin(t, "child future", func() { v, _ = fut.Wait(nil) })
+	relWithin(t, "child future", func() { v, _ = fut.Wait(context.Background()) })
 	if v != "ok" {
 		t.Errorf("child future: %q", v)
 	}

@@ -308,7 +308,7 @@ func (h *relHarness) submitTask(tk *relMTask) error {
 		h.active.Add(-1)
 		switch out {
 		case relOutError:
-			return 0, relErrInjected
+			return 0, errRelInjected
 		case relOutPanic:
 			panic(fmt.Sprint("task ", tk.id))
 		case relOutGoexit:
@@ -470,7 +470,7 @@ func relModelProp(t *rapid.T) {
 					t.Fatalf("submission: err %v, model accepted=%v", err, accepted)
 				}
 				if kind == relKindFuture && !accepted {
-					if _, err := tk.fut.Wait(nil); !errors.Is(err, threadpool.ErrStopped) {
+					if _, err := tk.fut.Wait(context.Background()); !errors.Is(err, threadpool.ErrStopped) {
 						t.Fatalf("Submit on a stopped pool: %v", err)
 					}
 				}
@@ -621,7 +621,7 @@ func (h *relHarness) finish(t *rapid.T) {
 			if !relIsClosed(tk.fut.Done()) {
 				t.Fatalf("task %d: Future unresolved after Stop", tk.id)
 			}
-			if _, err := tk.fut.Wait(nil); tk.wantRun == -1 && err == nil {
+			if _, err := tk.fut.Wait(context.Background()); tk.wantRun == -1 && err == nil {
 				t.Fatalf("task %d never ran but its Future has no error", tk.id)
 			}
 		}

@@ -261,10 +261,9 @@ type relGate struct {
 	once sync.Once
 }
 
-func relNewGate() *relGate      { return &relGate{ch: make(chan struct{})} }
-func (g *relGate) open()        { g.once.Do(func() { close(g.ch) }) }
-func (g *relGate) wait()        { <-g.ch }
-func (g *relGate) opened() bool { return relIsClosed(g.ch) }
+func relNewGate() *relGate { return &relGate{ch: make(chan struct{})} }
+func (g *relGate) open()   { g.once.Do(func() { close(g.ch) }) }
+func (g *relGate) wait()   { <-g.ch }
 
 func relIsClosed(ch <-chan struct{}) bool {
 	select {
@@ -425,7 +424,7 @@ func TestRelPeerPondGoexitDoesNotHang(t *testing.T) {
 	relRecv(t, cbDone, rounds, "Goexit callbacks")
 	for i, f := range futs {
 		relWaitClosed(t, f.Done(), "Goexit future")
-		if _, err := f.Wait(nil); err == nil || !strings.Contains(err.Error(), "Goexit") {
+		if _, err := f.Wait(context.Background()); err == nil || !strings.Contains(err.Error(), "Goexit") {
 			t.Errorf("future %d: err %v, want the Goexit error", i, err)
 		}
 	}
@@ -468,7 +467,7 @@ func TestRelPeerPondCancelWithQueuedTasks(t *testing.T) {
 	cancel()
 	for _, f := range ctxFuts {
 		relWaitClosed(t, f.Done(), "queued Submit whose ctx ended")
-		if _, err := f.Wait(nil); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) {
+		if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) {
 			t.Fatalf("queued Submit after cancel: %v", err)
 		}
 	}
@@ -498,7 +497,7 @@ func TestRelPeerPondCancelWithQueuedTasks(t *testing.T) {
 		if !relIsClosed(f.Done()) {
 			t.Fatal("a dropped task's Future is unresolved when StopNow returned")
 		}
-		if _, err := f.Wait(nil); !errors.Is(err, threadpool.ErrCanceled) {
+		if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) {
 			t.Fatalf("Future of dropped task: %v", err)
 		}
 	}
@@ -547,7 +546,7 @@ func TestRelPeerPondBlockedSubmittersAllWake(t *testing.T) {
 				case 1:
 					err = p.CallInThreadWithCallback(func(any, error) {}, func() (any, error) { ran.Add(1); return nil, nil })
 				default:
-					_, err = threadpool.Submit(context.Background(), p, func(context.Context) (int, error) { ran.Add(1); return 0, nil }).Wait(nil)
+					_, err = threadpool.Submit(context.Background(), p, func(context.Context) (int, error) { ran.Add(1); return 0, nil }).Wait(context.Background())
 				}
 				if err != nil {
 					t.Errorf("submitter %d, task %d: %v", i, j, err)

@@ -19,8 +19,8 @@ import (
 // relBlob is an object a task captures; big enough to get its own
 // allocation (never batched by the tiny allocator).
 type relBlob struct {
-	id  int
-	pad [56]byte
+	id int
+	_  [56]byte
 }
 
 // relTracker makes blobs and remembers weak pointers to them.
@@ -109,7 +109,7 @@ func TestRelRetentionFinishedWork(t *testing.T) {
 				t.Fatal(err)
 			}
 			fut := threadpool.Submit(context.Background(), p, relFutureFunc(tr, round+" Future f"))
-			if _, err := fut.Wait(nil); err != nil {
+			if _, err := fut.Wait(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -157,8 +157,7 @@ func TestRelRetentionFunctionGoneDuringCallback(t *testing.T) {
 	wg.Add(1)
 	var aliveInCallback []string
 	f := relFuncCapturing(tr, "task")
-	onResult := func(res any, err error) {
-		res = nil // the result is ours to drop
+	onResult := func(any, error) {
 		aliveInCallback = tr.alive()
 		wg.Done()
 	}
@@ -199,7 +198,7 @@ func TestRelRetentionDroppedWork(t *testing.T) {
 	go func() {
 		defer close(blocked)
 		fut := threadpool.Submit(ctx2, p, relFutureFunc(tr, "Block-canceled Future f"))
-		if _, err := fut.Wait(nil); !errors.Is(err, threadpool.ErrCanceled) {
+		if _, err := fut.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) {
 			t.Errorf("Block submitter whose ctx ended: %v", err)
 		}
 	}()

@@ -69,7 +69,7 @@ func relSoakRun(t *testing.T, p *threadpool.Pool, n int) int {
 		}
 		relWithin(t, "soak wave", count.Wait)
 		for _, f := range futs {
-			if _, err := f.Wait(nil); err != nil {
+			if _, err := f.Wait(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 		}

@@ -155,7 +155,7 @@ const (
 // relCustomPanic is a panic value of a user type.
 type relCustomPanic struct{ id int }
 
-var relErrInjected = errors.New("injected task error")
+var errRelInjected = errors.New("injected task error")
 
 // Submission kinds.
 const (
@@ -241,11 +241,11 @@ func (s *relStress) submit(rng *rand.Rand, kind, fault int) {
 		}
 		switch r.fault {
 		case relFaultError:
-			return 0, relErrInjected
+			return 0, errRelInjected
 		case relFaultPanicString:
 			panic("injected panic " + strconv.Itoa(r.id))
 		case relFaultPanicError:
-			panic(fmt.Errorf("injected panic %d: %w", r.id, relErrInjected))
+			panic(fmt.Errorf("injected panic %d: %w", r.id, errRelInjected))
 		case relFaultPanicCustom:
 			panic(relCustomPanic{r.id})
 		case relFaultPanicNil:
@@ -506,7 +506,7 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 				t.Errorf("task %d: Future unresolved after Stop", r.id)
 				continue
 			}
-			v, err := r.fut.Wait(nil)
+			v, err := r.fut.Wait(context.Background())
 			switch {
 			case errors.Is(err, threadpool.ErrStopped) || errors.Is(err, threadpool.ErrQueueFull):
 				isRejected = true
