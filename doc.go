@@ -38,8 +38,9 @@
 // ended when the worker quits: [Pool.StopAWorker], a lowered max, an idle
 // timeout ([WithIdleTimeout]), or a stop. By default the pool runs no other
 // goroutine: no dispatcher, no ticker, nothing at import time. Two options
-// add short-lived ones: with an idle timeout each idle worker has a runtime
-// timer whose function runs once when it fires; a [Submit] task waiting in
+// add short-lived ones: with an idle timeout the pool has one runtime timer,
+// armed while an idle worker could exit, whose function runs briefly when it
+// fires; a [Submit] task waiting in
 // the backlog with a cancelable context is watched with [context.AfterFunc].
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.

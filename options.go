@@ -76,8 +76,9 @@ func WithQueueLimit(limit int, policy OverflowPolicy) Option {
 }
 
 // WithIdleTimeout makes workers above the minimum exit once they have been
-// idle for d, so the pool shrinks back to min after a burst. Each idle
-// worker then has one runtime timer; no goroutine or ticker runs while no
+// idle for d, so the pool shrinks back to min after a burst. The oldest
+// idle workers exit first. The pool then has one runtime timer, armed only
+// while an idle worker could exit; no goroutine or ticker runs while no
 // worker is idle. The default (and 0) keeps idle workers until they are
 // stopped, as in Twisted. A negative d makes New fail.
 func WithIdleTimeout(d time.Duration) Option {

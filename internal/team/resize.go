@@ -50,9 +50,7 @@ func (t *Team) Adjust(lo, hi int) {
 	if t.state == stateRunning {
 		t.growLocked()
 	}
-	for _, w := range t.idle { // a lower min lets idle workers time out again
-		t.armLocked(w)
-	}
+	t.armIdleLocked() // a lower min lets idle workers time out again
 	// Shrink requests may not take the team below the new floor.
 	t.toShrink = min(t.toShrink, max(0, t.workersLocked()-t.min), t.busy)
 	t.roomLocked()

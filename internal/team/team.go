@@ -84,10 +84,12 @@ type Team struct {
 	mu       sync.Mutex
 	state    state         // guarded by mu
 	min, max int           // guarded by mu
-	idle     []*Worker     // guarded by mu; a stack: the last to go idle is reused first
+	idle     []*Worker     // guarded by mu; oldest idle first; the last to go idle is reused first
 	busy     int           // guarded by mu; workers running a task and its callback
 	workers  []*Worker     // guarded by mu; live workers (idle or busy), for Threads
 	exiting  int           // guarded by mu; told to quit, not yet exited
+	timer    *time.Timer   // guarded by mu; the idle timer, nil when not armed
+	timerSeq uint64        // guarded by mu; arms of the idle timer, to tell stale ones
 	firing   int           // guarded by mu; idle timers that fired after being stopped
 	toShrink int           // guarded by mu; shrink requests waiting for a busy worker
 	backlog  backlog       // guarded by mu

@@ -18,12 +18,10 @@ type Worker struct {
 
 	exec    Executor
 	direct  bool        // its executor runs what Team.Run returns; set by the Factory
-	busy    bool        // guarded by Team.mu
-	pos     int         // guarded by Team.mu; index in Team.workers
-	idlePos int         // guarded by Team.mu; index in Team.idle, -1 when not idle
-	timer   *time.Timer // guarded by Team.mu; idle timeout, nil when not armed
-	seq     uint64      // guarded by Team.mu; idle periods, to tell stale timers
-	goid    atomic.Uint64
+	busy      bool      // guarded by Team.mu
+	pos       int       // guarded by Team.mu; index in Team.workers
+	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
+	goid      atomic.Uint64
 }
 
 // Executor runs the tasks handed to one worker. The team calls both methods
@@ -116,7 +114,6 @@ func (t *Team) newWorkerLocked() *Worker {
 		Name:    "PoolThread-" + label + "-" + strconv.Itoa(t.nextID),
 		Pool:    label,
 		pos:     len(t.workers),
-		idlePos: -1,
 	}
 	t.workers = append(t.workers, w)
 	w.exec = t.cfg.NewExecutor(t, w)
@@ -138,55 +135,6 @@ func (t *Team) busyLocked(w *Worker) {
 	}
 }
 
-// idleLocked makes w, which is not busy, wait for work.
-func (t *Team) idleLocked(w *Worker) {
-	w.idlePos = len(t.idle)
-	t.idle = append(t.idle, w)
-	if n := t.workersLocked(); n > t.peak {
-		t.peak = n
-	}
-	t.armLocked(w)
-}
-
-// armLocked starts the idle timer of w, which is idle, if the pool has an
-// idle timeout and the timer is not running.
-func (t *Team) armLocked(w *Worker) {
-	d := t.cfg.IdleTimeout
-	if d <= 0 || w.timer != nil {
-		return
-	}
-	w.seq++
-	seq := w.seq
-	w.timer = time.AfterFunc(d, func() { t.expire(w, seq) })
-}
-
-// unidleLocked takes w out of the idle set; it is then neither idle nor busy.
-func (t *Team) unidleLocked(w *Worker) {
-	last := len(t.idle) - 1
-	moved := t.idle[last]
-	t.idle[w.idlePos] = moved
-	moved.idlePos = w.idlePos
-	t.idle[last] = nil
-	t.idle = t.idle[:last]
-	w.idlePos = -1
-	if w.timer != nil {
-		if !w.timer.Stop() {
-			t.firing++ // its callback runs soon and finds itself stale
-		}
-		w.timer = nil
-	}
-}
-
-// popIdleLocked takes the most recently idled worker, or nil.
-func (t *Team) popIdleLocked() *Worker {
-	if len(t.idle) == 0 {
-		return nil
-	}
-	w := t.idle[len(t.idle)-1]
-	t.unidleLocked(w)
-	return w
-}
-
 // quitLocked tells w, which is neither idle nor busy, to quit.
 func (t *Team) quitLocked(w *Worker) {
 	t.forgetLocked(w)
@@ -204,24 +152,6 @@ func (t *Team) forgetLocked(w *Worker) {
 	moved.pos = w.pos
 	t.workers[last] = nil
 	t.workers = t.workers[:last]
-}
-
-// expire is the idle timer of w for its idle period seq. A worker that may
-// not exit (the pool is at min) keeps waiting without a timer; Adjust arms
-// it again when min is lowered.
-func (t *Team) expire(w *Worker, seq uint64) {
-	t.mu.Lock()
-	if w.timer == nil || w.seq != seq {
-		t.firing-- // stopped too late: counted by unidleLocked
-	} else {
-		w.timer = nil
-		if t.workersLocked() > t.min {
-			t.unidleLocked(w)
-			t.quitLocked(w)
-		}
-	}
-	t.checkDoneLocked()
-	t.unlock()
 }
 
 // Exited reports that the executor of w has ended after Quit.
