@@ -16,8 +16,8 @@ type Worker struct {
 	Name string // PoolThread-<label>-<ID>
 	Pool string // the pool's label when the worker was made
 
-	exec    Executor
-	direct  bool        // its executor runs what Team.Run returns; set by the Factory
+	exec      Executor
+	direct    bool      // its executor runs what Team.Run returns; set by the Factory
 	busy      bool      // guarded by Team.mu
 	pos       int       // guarded by Team.mu; index in Team.workers
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
@@ -110,10 +110,10 @@ func (t *Team) newWorkerLocked() *Worker {
 	t.nextID++
 	label := t.cfg.Label
 	w := &Worker{
-		ID:      t.nextID,
-		Name:    "PoolThread-" + label + "-" + strconv.Itoa(t.nextID),
-		Pool:    label,
-		pos:     len(t.workers),
+		ID:   t.nextID,
+		Name: "PoolThread-" + label + "-" + strconv.Itoa(t.nextID),
+		Pool: label,
+		pos:  len(t.workers),
 	}
 	t.workers = append(t.workers, w)
 	w.exec = t.cfg.NewExecutor(t, w)
