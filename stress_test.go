@@ -487,23 +487,29 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 		t.Errorf("A5: %v", s.lim.bad)
 	}
 
-	// The ledger, by id.
+	// The ledger, by id. Every disagreement counts as a task lost or
+	// duplicated.
+	bad := 0
+	fail := func(format string, args ...any) {
+		bad++
+		t.Errorf(format, args...)
+	}
 	var accepted, rejected, ran, completed, failed, notRun, callerRan, faults, wantLogs uint64
 	for _, r := range s.ledger.recs {
 		nran := r.ran.Load()
 		if nran > 1 {
-			t.Errorf("task %d ran %d times", r.id, nran)
+			fail("task %d ran %d times", r.id, nran)
 		}
 		isRejected := false
 		switch r.kind {
 		case relKindCall, relKindCallback:
 			isRejected = r.submitErr != nil
 			if isRejected && !errors.Is(r.submitErr, threadpool.ErrStopped) && !errors.Is(r.submitErr, threadpool.ErrQueueFull) {
-				t.Errorf("task %d: submission error %v", r.id, r.submitErr)
+				fail("task %d: submission error %v", r.id, r.submitErr)
 			}
 		case relKindFuture:
 			if !relIsClosed(r.fut.Done()) {
-				t.Errorf("task %d: Future unresolved after Stop", r.id)
+				fail("task %d: Future unresolved after Stop", r.id)
 				continue
 			}
 			v, err := r.fut.Wait(context.Background())
@@ -512,33 +518,33 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 				isRejected = true
 			case errors.Is(err, threadpool.ErrCanceled):
 				if nran != 0 {
-					t.Errorf("task %d ran but its Future says canceled", r.id)
+					fail("task %d ran but its Future says canceled", r.id)
 				}
 			case nran == 0:
-				t.Errorf("task %d: Future resolved with (%v, %v) but the task never ran", r.id, v, err)
+				fail("task %d: Future resolved with (%v, %v) but the task never ran", r.id, v, err)
 			case r.faulty() && err == nil:
-				t.Errorf("task %d (fault %d): Future has no error", r.id, r.fault)
+				fail("task %d (fault %d): Future has no error", r.id, r.fault)
 			case !r.faulty() && (err != nil || v != r.id):
-				t.Errorf("task %d: Future (%v, %v)", r.id, v, err)
+				fail("task %d: Future (%v, %v)", r.id, v, err)
 			}
 		}
 		if r.kind == relKindCallback {
 			reports := r.reports.Load()
 			switch {
 			case isRejected && reports != 0:
-				t.Errorf("task %d refused at submission, yet its callback was called", r.id)
+				fail("task %d refused at submission, yet its callback was called", r.id)
 			case !isRejected && reports != 1:
-				t.Errorf("task %d: callback called %d times, want 1", r.id, reports)
+				fail("task %d: callback called %d times, want 1", r.id, reports)
 			case !isRejected && nran == 0 && !errors.Is(*r.cbErr.Load(), threadpool.ErrCanceled):
-				t.Errorf("task %d never ran; callback got %v", r.id, *r.cbErr.Load())
+				fail("task %d never ran; callback got %v", r.id, *r.cbErr.Load())
 			case !isRejected && nran == 1 && r.faulty() && r.fault != relFaultCallbackPanic && *r.cbErr.Load() == nil:
-				t.Errorf("task %d (fault %d): callback got no error", r.id, r.fault)
+				fail("task %d (fault %d): callback got no error", r.id, r.fault)
 			}
 		}
 		if isRejected {
 			rejected++
 			if nran != 0 {
-				t.Errorf("task %d refused at submission, yet it ran", r.id)
+				fail("task %d refused at submission, yet it ran", r.id)
 			}
 			continue
 		}
@@ -564,19 +570,19 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 	st := p.Stats()
 	if st.Submitted != accepted || st.Rejected != rejected || st.Completed != completed ||
 		st.Failed != failed || st.Canceled != notRun || st.CallerRan != callerRan || st.Queued != 0 || st.Working != 0 || st.Workers != 0 {
-		t.Errorf("Stats after the final Stop disagree with the ledger:\n stats  %+v\n ledger submitted=%d rejected=%d completed=%d failed=%d canceled=%d callerRan=%d",
+		fail("Stats after the final Stop disagree with the ledger:\n stats  %+v\n ledger submitted=%d rejected=%d completed=%d failed=%d canceled=%d callerRan=%d",
 			st, accepted, rejected, completed, failed, notRun, callerRan)
 	}
 	if got := uint64(logs.errors.Load()); got != wantLogs {
-		t.Errorf("%d error records logged, want %d (one per fault nobody received)", got, wantLogs)
+		fail("%d error records logged, want %d (one per fault nobody received)", got, wantLogs)
 	}
 	s.lim.mu.Lock()
 	peak, starts := s.lim.peak, s.lim.starts
 	s.lim.mu.Unlock()
-	t.Logf("STRESS variant=%s duration=%v submitters=%d ops=%d submissions=%d accepted=%d rejected=%d ran=%d completed=%d failed=%d faults_injected=%d canceled_reported=%d caller_ran=%d resizes=%d worker_ops=%d stops=%d restarts=%d callbacks_into_pool=%d snapshots_checked=%d measured_starts=%d peak_running=%d lost=0 duplicated=0",
+	t.Logf("STRESS variant=%s duration=%v submitters=%d ops=%d submissions=%d accepted=%d rejected=%d ran=%d completed=%d failed=%d faults_injected=%d canceled_reported=%d caller_ran=%d resizes=%d worker_ops=%d stops=%d restarts=%d callbacks_into_pool=%d snapshots_checked=%d measured_starts=%d peak_running=%d ledger_disagreements=%d",
 		variant, relStressDuration(t), submitters, s.ops.Load(), len(s.ledger.recs), accepted, rejected, ran, completed, failed,
 		faults, notRun, callerRan, s.resizes.Load(), s.workerOps.Load(), s.stops.Load(), s.starts.Load(),
-		s.innerCalls.Load(), snapshots, starts, peak)
+		s.innerCalls.Load(), snapshots, starts, peak, bad)
 }
 
 // TestRelStress runs the stress in four configurations: the default
