@@ -48,6 +48,7 @@ func Submit[T any](ctx context.Context, p *Pool, f func(context.Context) (T, err
 	}
 	fut.job = submitted[T]{fut: fut, p: p, f: f, ctx: ctx}
 	if err := p.t.Submit(team.Task{Job: &fut.job, Ctx: ctx}); err != nil {
+		fut.job = submitted[T]{}  // refused: the pool keeps nothing, nor should the Future
 		fut.resolve(*new(T), err) // first resolution wins: a Block cancel already resolved it
 	}
 	return fut

@@ -13,6 +13,11 @@ import "context"
 // cancel error after reporting it to the task. Under CallerRuns a task that finds
 // the backlog full runs on the calling goroutine before Submit returns.
 func (t *Team) Submit(task Task) error {
+	// The context is user code: ask it for its Done channel before locking.
+	var ctxDone <-chan struct{}
+	if task.Ctx != nil {
+		ctxDone = task.Ctx.Done()
+	}
 	t.mu.Lock()
 	for {
 		if t.state == stateStopping || t.state == stateStopped {
@@ -37,10 +42,6 @@ func (t *Team) Submit(task Task) error {
 		}
 		room := t.room
 		t.mu.Unlock()
-		var ctxDone <-chan struct{}
-		if task.Ctx != nil {
-			ctxDone = task.Ctx.Done()
-		}
 		select {
 		case <-room:
 		case <-ctxDone:
@@ -55,8 +56,11 @@ func (t *Team) Submit(task Task) error {
 		t.mu.Lock()
 	}
 	t.counts.Submitted++
-	t.dispatchLocked(task)
+	seq, waiting := t.dispatchLocked(task)
 	t.mu.Unlock()
+	if waiting && ctxDone != nil {
+		t.watch(seq, task.Ctx)
+	}
 	return nil
 }
 
@@ -79,31 +83,34 @@ func (t *Team) canRunNowLocked() bool {
 
 // dispatchLocked places an accepted task (SPEC A4, A6): to an idle worker,
 // else to a new worker under the limit, else to the back of the backlog. A
-// task never overtakes older backlogged ones.
-func (t *Team) dispatchLocked(task Task) {
+// task never overtakes older backlogged ones. It reports whether the task
+// waits in the backlog, and its sequence number there.
+func (t *Team) dispatchLocked(task Task) (seq uint64, waiting bool) {
 	if t.canRunNowLocked() {
 		w := t.popIdleLocked()
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
 		t.handLocked(w, task)
-		return
+		return 0, false
 	}
-	t.enqueueLocked(task)
+	t.queued++
+	return t.backlog.push(entry{task: task}), true
 }
 
-// enqueueLocked appends task to the backlog. A task whose context can end
-// is watched, so that it is reported canceled (and stops holding room) as
-// soon as its context ends, not when a worker reaches it.
-func (t *Team) enqueueLocked(task Task) {
-	t.queued++
-	if task.Ctx == nil || task.Ctx.Done() == nil {
-		t.backlog.push(entry{task: task})
+// watch makes backlog slot seq, whose context can end, reported canceled
+// (and stop holding room) as soon as ctx ends, not when a worker reaches
+// it. It runs without the mutex: registering calls the context's methods.
+func (t *Team) watch(seq uint64, ctx context.Context) {
+	stop := context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
+	t.mu.Lock()
+	if e := t.backlog.at(seq); e != nil && !e.dropped {
+		e.stop = stop
+		t.mu.Unlock()
 		return
 	}
-	seq := t.backlog.push(entry{task: task})
-	ctx := task.Ctx
-	t.backlog.at(seq).stop = context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
+	t.mu.Unlock()
+	stop() // the task left the backlog meanwhile
 }
 
 // dropWaiting cancels backlog slot seq because its context ended.
@@ -131,7 +138,7 @@ func (t *Team) popLocked() (Task, bool) {
 			continue
 		}
 		if e.stop != nil {
-			e.stop()
+			t.stops = append(t.stops, e.stop) // called by unlock: it calls into the context
 		}
 		t.queued--
 		t.roomLocked()

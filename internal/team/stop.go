@@ -66,19 +66,9 @@ func (t *Team) Stop(now bool) Stopping {
 	s.Workers = t.wg
 	if t.state == stateStopping {
 		s.Done = t.done
-		s.FromWorker = t.isWorkerLocked(goid())
+		_, s.FromWorker = t.goroutines.Load(goid())
 	}
 	return s
-}
-
-// isWorkerLocked reports whether goroutine id runs one of the live workers.
-func (t *Team) isWorkerLocked(id uint64) bool {
-	for _, w := range t.workers {
-		if w.goid.Load() == id {
-			return true
-		}
-	}
-	return false
 }
 
 // cancelBacklogLocked drops every waiting task, to be reported with err
@@ -116,7 +106,9 @@ func (t *Team) checkDoneLocked() int {
 	if t.queued > 0 || t.workersLocked() > 0 || t.exiting > 0 || t.firing > 0 {
 		return dropped
 	}
-	t.backlog = backlog{} // only dropped slots can be left; free the ring
+	// Only dropped slots can be left: free them. Sequence numbers go on, so
+	// that a late dropWaiting can never find another task under its number.
+	t.backlog = backlog{first: t.backlog.first + uint64(t.backlog.n)}
 	t.state = stateStopped
 	close(t.done)
 	t.toShrink = 0

@@ -100,7 +100,12 @@ type Team struct {
 	done     chan struct{} // guarded by mu; closed when the current stop ends
 	room     chan struct{} // guarded by mu; closed when backlog room appears
 	wg       *sync.WaitGroup
-	notes    []note // guarded by mu; cancellations to deliver after unlock
+	notes    []note        // guarded by mu; cancellations to deliver after unlock
+	stops    []func() bool // guarded by mu; context watches to unregister after unlock
+
+	// goroutines holds the ids of worker goroutines that have not returned
+	// yet, quitting ones included: Stop called on one of them must not wait.
+	goroutines sync.Map
 }
 
 // note is a task to report as never run, with the error to report.
@@ -118,14 +123,33 @@ func New(lo, hi int, cfg Config) *Team {
 	return &Team{cfg: cfg, min: lo, max: hi}
 }
 
-// unlock releases mu, then delivers the cancellations the locked steps
-// queued. Every public method that may drop tasks unlocks through it.
+// unlock releases mu, then does what the locked steps left for after it:
+// it unregisters the context watches of tasks that left the backlog and
+// delivers cancellations. Every method that may pop or drop backlogged tasks
+// unlocks through it.
 func (t *Team) unlock() {
-	notes := t.notes
-	t.notes = nil
+	notes, stops := t.notes, t.stops
+	t.notes, t.stops = nil, nil
 	t.mu.Unlock()
-	for _, n := range notes {
-		n.task.cancel(n.err)
+	for _, stop := range stops {
+		stop()
+	}
+	if notes != nil {
+		deliver(notes)
+	}
+}
+
+// deliver reports each task of notes as never run. If a receiver ends the
+// goroutine (runtime.Goexit), the rest are still delivered as it unwinds.
+func deliver(notes []note) {
+	i := 0
+	defer func() {
+		if i < len(notes) {
+			deliver(notes[i+1:])
+		}
+	}()
+	for ; i < len(notes); i++ {
+		notes[i].task.cancel(notes[i].err)
 	}
 }
 

@@ -21,7 +21,6 @@ type Worker struct {
 	busy      bool      // guarded by Team.mu
 	pos       int       // guarded by Team.mu; index in Team.workers
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
-	goid      atomic.Uint64
 }
 
 // Executor runs the tasks handed to one worker. The team calls both methods
@@ -54,21 +53,33 @@ func Goroutines(t *Team, w *Worker) Executor {
 // goroutine is the executor of a real worker. The channel holds at most one
 // task: the team hands a task only to a worker that is not busy.
 type goroutine struct {
-	t  *Team
-	w  *Worker
-	ch chan Task
+	t    *Team
+	w    *Worker
+	ch   chan Task
+	quit atomic.Bool // set by Quit
 }
 
 func (e *goroutine) Do(task Task) { e.ch <- task }
 
 func (e *goroutine) Quit() bool {
+	e.quit.Store(true)
 	close(e.ch)
 	return false
 }
 
 func (e *goroutine) loop(wg *sync.WaitGroup) {
-	defer wg.Done()
-	e.w.goid.Store(goid())
+	id := goid()
+	e.t.goroutines.Store(id, struct{}{})
+	returned := false
+	defer func() {
+		// A Goexit after the worker was told to quit (a cancellation
+		// receiver on this goroutine called it) still ends the worker.
+		if !returned && e.quit.Load() {
+			e.t.Exited(e.w)
+		}
+		e.t.goroutines.Delete(id)
+		wg.Done()
+	}()
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
 		pprof.Labels("threadpool", e.w.Pool, "thread", e.w.Name)))
 	for {
@@ -82,6 +93,7 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 		// task is the zero Task here: an idle worker keeps no reference
 		// to the tasks it ran.
 	}
+	returned = true
 	e.t.Exited(e.w)
 }
 
