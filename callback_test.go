@@ -370,8 +370,8 @@ func TestC6GoexitWithCallback(t *testing.T) {
 // payload is big and has a pointer, so it is never tiny-allocated and a
 // weak pointer to it tells exactly whether it is reachable.
 type payload struct {
-	buf  [64]byte
-	self *payload
+	buf [64]byte
+	_   *payload // a pointer field: payload is never allocated as pointer-free
 }
 
 func collected[T any](w weak.Pointer[T]) bool {

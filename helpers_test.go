@@ -66,16 +66,6 @@ func waitClosed(t testing.TB, ch <-chan struct{}, what string) {
 	}
 }
 
-// isClosed reports whether ch is closed (or has a value ready).
-func isClosed(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
 // newPool makes a pool that the test's cleanup stops, failing on error.
 func newPool(t testing.TB, min, max int, opts ...threadpool.Option) *threadpool.Pool {
 	t.Helper()

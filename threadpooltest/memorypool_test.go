@@ -247,7 +247,7 @@ func TestMemoryPoolFutures(t *testing.T) {
 	wantCounts(t, "f2 handed over", p, w, counts{Workers: 1, Working: 1, Pending: 1, Live: 1})
 	cancel()
 	w.RunOne()
-	if _, err := f2.Wait(nil); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) || ran2 {
+	if _, err := f2.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) || ran2 {
 		t.Fatalf("f2: err %v, ran %v; want ErrCanceled and context.Canceled, not run", err, ran2)
 	}
 	if s := p.Stats(); s.Completed != 1 || s.Canceled != 1 || s.Submitted != 2 {
@@ -256,7 +256,7 @@ func TestMemoryPoolFutures(t *testing.T) {
 	// After a stop, Submit returns a Future already resolved with ErrStopped.
 	mustNil(t, p.Stop())
 	f3 := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) { return 0, nil })
-	if _, err := f3.Wait(nil); !errors.Is(err, threadpool.ErrStopped) {
+	if _, err := f3.Wait(context.Background()); !errors.Is(err, threadpool.ErrStopped) {
 		t.Fatalf("Submit after Stop: %v", err)
 	}
 }
@@ -275,7 +275,7 @@ func TestMemoryPoolStopNow(t *testing.T) {
 	if n := p.StopNow(); n != 3 {
 		t.Fatalf("StopNow = %d, want 3", n)
 	}
-	if _, err := f.Wait(nil); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(cbErr, threadpool.ErrCanceled) {
+	if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(cbErr, threadpool.ErrCanceled) {
 		t.Fatalf("future %v, callback %v; want ErrCanceled", err, cbErr)
 	}
 	wantCounts(t, "after StopNow", p, w, counts{Workers: 1, Working: 1, Pending: 1, Live: 1})
@@ -322,7 +322,7 @@ func TestMemoryPoolGoexit(t *testing.T) {
 		t.Error("RunOne returned after a Goexit")
 	}()
 	<-done
-	if _, err := f.Wait(nil); err == nil || !strings.Contains(err.Error(), "Goexit") {
+	if _, err := f.Wait(context.Background()); err == nil || !strings.Contains(err.Error(), "Goexit") {
 		t.Fatalf("future: %v, want the Goexit error", err)
 	}
 	wantCounts(t, "after Goexit", p, w, counts{Workers: 1, Waiters: 1, Live: 1})

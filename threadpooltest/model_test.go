@@ -480,7 +480,7 @@ func (pm *poolMachine) submitReal(t *rapid.T, id int, k kind) bool {
 		f := pm.futures[id]
 		select {
 		case <-f.Done():
-			_, err := f.Wait(nil)
+			_, err := f.Wait(context.Background())
 			return errors.Is(err, threadpool.ErrStopped)
 		default:
 			return false
@@ -670,7 +670,7 @@ func (pm *poolMachine) Check(t *rapid.T) {
 		want, resolved := m.futures[id]
 		select {
 		case <-f.Done():
-			v, err := f.Wait(nil)
+			v, err := f.Wait(context.Background())
 			got := classify(id, v, err)
 			if !resolved || got != want {
 				t.Fatalf("after %s: Future of task %d resolved %+v, model says %+v (resolved %v)", op, id, got, want, resolved)
