@@ -23,8 +23,8 @@ func (p *Pool) MarshalJSON() ([]byte, error) {
 
 // UnmarshalJSON restores settings saved by [Pool.MarshalJSON] (Twisted's
 // __setstate__, which keeps min and max; the name is kept too). Into a zero
-// Pool it makes a fresh pool with those settings and default options,
-// stopped, as [New] would. Into a pool that is not started it replaces min,
+// Pool it makes a fresh pool with those settings and default options, not
+// started, as [New] would. Into a pool that is not started it replaces min,
 // max and the name and keeps the rest (options, waiting work, counters). A
 // missing min or max is an error, so is a size [New] would refuse (wrapping
 // [ErrInvalidSize]), and so is unmarshalling into a started or stopping pool.
@@ -47,7 +47,11 @@ func (p *Pool) UnmarshalJSON(b []byte) error {
 		p.t = fresh.t // fresh's own methods (its RunFunc) share this team
 		return nil
 	}
-	if !p.t.Reconfigure(*v.Min, *v.Max, v.Name, label(v.Name)) {
+	lbl := "" // an unchanged name keeps the label, so worker names stay
+	if v.Name != p.t.Name() {
+		lbl = label(v.Name)
+	}
+	if !p.t.Reconfigure(*v.Min, *v.Max, v.Name, lbl) {
 		return errors.New("threadpool: UnmarshalJSON: the pool is started; stop it first")
 	}
 	return nil

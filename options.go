@@ -1,6 +1,7 @@
 package threadpool
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -26,15 +27,20 @@ func WithName(name string) Option {
 // A nil logger makes New fail.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *settings) {
-		s.Logger = l
 		if l == nil {
-			s.Logger = nilLogger
+			optionErr(s, errors.New("threadpool: WithLogger: nil logger"))
+			return
 		}
+		s.Logger = l
 	}
 }
 
-// nilLogger marks WithLogger(nil), which New refuses.
-var nilLogger = slog.New(slog.DiscardHandler)
+// optionErr records the first bad option value; New returns it.
+func optionErr(s *settings, err error) {
+	if s.OptionErr == nil {
+		s.OptionErr = err
+	}
+}
 
 // OverflowPolicy says what a submission does when the bounded backlog set by
 // [WithQueueLimit] is full.
@@ -67,11 +73,12 @@ const (
 // below 1 or an unknown policy makes New fail.
 func WithQueueLimit(limit int, policy OverflowPolicy) Option {
 	return func(s *settings) {
+		if limit < 1 || policy > RunInCaller {
+			optionErr(s, errors.New("threadpool: WithQueueLimit: the limit must be at least 1 and the policy Block, Reject or RunInCaller"))
+			return
+		}
 		s.QueueLimit = limit
 		s.QueuePolicy = team.Policy(policy)
-		if limit < 1 || policy > RunInCaller {
-			s.QueueLimit = -1
-		}
 	}
 }
 
@@ -83,6 +90,10 @@ func WithQueueLimit(limit int, policy OverflowPolicy) Option {
 // stopped, as in Twisted. A negative d makes New fail.
 func WithIdleTimeout(d time.Duration) Option {
 	return func(s *settings) {
+		if d < 0 {
+			optionErr(s, errors.New("threadpool: WithIdleTimeout: negative duration"))
+			return
+		}
 		s.IdleTimeout = d
 	}
 }

@@ -41,13 +41,8 @@ func New(min, max int, opts ...Option) (*Pool, error) {
 		}
 		opt(&s)
 	}
-	switch {
-	case s.Logger == nilLogger:
-		return nil, errors.New("threadpool: WithLogger: nil logger")
-	case s.QueueLimit < 0:
-		return nil, errors.New("threadpool: WithQueueLimit: the limit must be at least 1 and the policy Block, Reject or RunInCaller")
-	case s.IdleTimeout < 0:
-		return nil, errors.New("threadpool: WithIdleTimeout: negative duration")
+	if s.OptionErr != nil {
+		return nil, s.OptionErr
 	}
 	s.Label = label(s.Name)
 	p := &Pool{}

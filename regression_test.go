@@ -7,7 +7,9 @@ package threadpool_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"runtime"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"weak"
@@ -113,5 +115,38 @@ func TestRegressionRefusedFutureKeepsNothing(t *testing.T) {
 	}
 	if _, err := fut.Wait(context.Background()); !errors.Is(err, threadpool.ErrStopped) {
 		t.Fatalf("err = %v, want ErrStopped", err)
+	}
+}
+
+// A bad option value is an error even when a later option of the same kind
+// is good: New reports the first bad value.
+func TestRegressionBadOptionNotOverridden(t *testing.T) {
+	cases := map[string][]threadpool.Option{
+		"WithQueueLimit":  {threadpool.WithQueueLimit(0, threadpool.Reject), threadpool.WithQueueLimit(4, threadpool.Reject)},
+		"WithIdleTimeout": {threadpool.WithIdleTimeout(-1), threadpool.WithIdleTimeout(1)},
+		"WithLogger":      {threadpool.WithLogger(nil), threadpool.WithLogger(slog.Default())},
+	}
+	for name, opts := range cases {
+		if _, err := threadpool.New(1, 2, opts...); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s: bad then good: err = %v, want an error naming %s", name, err, name)
+		}
+	}
+}
+
+// UnmarshalJSON into an unnamed pool that keeps no name keeps the number
+// that stands in for the name, so worker names do not change.
+func TestRegressionUnmarshalKeepsUnnamedLabel(t *testing.T) {
+	p, _ := threadpool.New(1, 1)
+	_ = p.Start()
+	before := p.Threads()[0].Name
+	_ = p.Stop()
+	if err := p.UnmarshalJSON([]byte(`{"min":1,"max":1,"name":""}`)); err != nil {
+		t.Fatal(err)
+	}
+	_ = p.Start()
+	after := p.Threads()[0].Name
+	_ = p.Stop()
+	if strings.Split(before, "-")[1] != strings.Split(after, "-")[1] {
+		t.Fatalf("worker names %q then %q: the pool's stand-in name changed", before, after)
 	}
 }

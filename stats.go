@@ -24,10 +24,10 @@ type Stats struct {
 
 	Submitted uint64 // tasks accepted
 	Completed uint64 // tasks that ran and succeeded (their callback too)
-	Failed    uint64 // tasks that returned an error, panicked or called Goexit, or whose callback panicked
+	Failed    uint64 // tasks that returned an error, panicked or called Goexit, or ran and then their callback panicked
 	Canceled  uint64 // accepted tasks that never ran (StopNow, their context, a backlog that could never run)
 	Rejected  uint64 // submissions refused: after a stop, or a full backlog under Reject; not in Submitted
-	CallerRan uint64 // tasks the RunInCaller policy ran on the submitter; also in Submitted and Completed or Failed
+	CallerRan uint64 // tasks the RunInCaller policy took on the submitter; also in Submitted and in Completed, Failed or Canceled
 }
 
 // Stats returns a consistent snapshot of the pool.

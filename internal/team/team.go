@@ -48,6 +48,9 @@ type Config struct {
 	Synchronous bool
 	// Logger is the pool's logger; the team itself never logs.
 	Logger *slog.Logger
+	// OptionErr is the first bad option value, reported by the root
+	// package's New; the team never reads it.
+	OptionErr error
 
 	QueueLimit  int    // 0: the backlog is unbounded
 	QueuePolicy Policy // what a full bounded backlog does
@@ -209,7 +212,8 @@ func (t *Team) Synchronous() bool { return t.cfg.Synchronous }
 func (t *Team) Logger() *slog.Logger { return t.cfg.Logger }
 
 // Reconfigure sets min, max and the name of a team that is not running and
-// not stopping; it reports whether it did. The backlog and counters stay.
+// not stopping; it reports whether it did. An empty label keeps the current
+// one. The backlog and counters stay.
 func (t *Team) Reconfigure(lo, hi int, name, label string) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -217,7 +221,10 @@ func (t *Team) Reconfigure(lo, hi int, name, label string) bool {
 		return false
 	}
 	t.min, t.max = lo, hi
-	t.cfg.Name, t.cfg.Label = name, label
+	t.cfg.Name = name
+	if label != "" {
+		t.cfg.Label = label
+	}
 	return true
 }
 
