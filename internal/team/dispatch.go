@@ -10,8 +10,9 @@ import "context"
 // ErrQueueFull under the Reject policy. Under Block it waits for room, for a
 // stop, or for task.Ctx (nil means no bound); a context that ends first
 // makes the task counted as submitted and canceled, and Submit returns the
-// cancel error after reporting it to the task. Under CallerRuns a task that finds
-// the backlog full runs on the calling goroutine before Submit returns.
+// cancel error after reporting it to the task. Under CallerRuns a task that
+// finds the backlog full runs on the calling goroutine before Submit
+// returns.
 func (t *Team) Submit(task Task) error {
 	// The context is user code: ask it for its Done channel before locking.
 	var ctxDone <-chan struct{}
@@ -115,9 +116,10 @@ func (t *Team) watch(seq uint64, ctx context.Context) {
 
 // dropWaiting cancels backlog slot seq because its context ended.
 func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
+	err := canceledError(ctx) // ctx.Err is user code: not under the mutex
 	t.mu.Lock()
 	if e := t.backlog.at(seq); e != nil && !e.dropped {
-		t.notes = append(t.notes, note{e.task, canceledError(ctx)})
+		t.notes = append(t.notes, note{e.task, err})
 		e.task, e.stop, e.dropped = Task{}, nil, true
 		t.queued--
 		t.counts.Canceled++
@@ -221,8 +223,8 @@ func (t *Team) exec(task Task) outcome {
 }
 
 // runInCaller runs task on the submitting goroutine (CallerRuns policy). It
-// is counted when it has run: submitted and completed or failed together,
-// and in CallerRan. It never counts as Working: it runs outside the pool.
+// is counted when it has run: in Submitted, in Completed, Failed or Canceled
+// (a Submit context already done), and in CallerRan, all at once. It never counts as Working: it runs outside the pool.
 func (t *Team) runInCaller(task Task) error {
 	out := failed // unless exec returns: the task called runtime.Goexit
 	defer func() {
