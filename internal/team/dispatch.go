@@ -57,9 +57,15 @@ func (t *Team) Submit(task Task) error {
 		t.mu.Lock()
 	}
 	t.counts.Submitted++
-	seq, waiting := t.dispatchLocked(task)
+	w, seq := t.dispatchLocked(task)
 	t.mu.Unlock()
-	if waiting && ctxDone != nil {
+	switch {
+	case w != nil:
+		// Handing over outside the mutex keeps the wake-up of a parked
+		// worker out of the critical section. Nothing else can hand w a
+		// task or quit it meanwhile: it is busy.
+		w.exec.Do(task)
+	case ctxDone != nil:
 		t.watch(seq, task.Ctx)
 	}
 	return nil
@@ -84,19 +90,21 @@ func (t *Team) canRunNowLocked() bool {
 
 // dispatchLocked places an accepted task (SPEC A4, A6): to an idle worker,
 // else to a new worker under the limit, else to the back of the backlog. A
-// task never overtakes older backlogged ones. It reports whether the task
-// waits in the backlog, and its sequence number there.
-func (t *Team) dispatchLocked(task Task) (seq uint64, waiting bool) {
+// task never overtakes older backlogged ones. When the task goes to a
+// worker, dispatchLocked counts the worker busy and returns it: the caller
+// hands the task over (Executor.Do) after unlocking. Otherwise it returns
+// nil and the task's sequence number in the backlog.
+func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 	if t.canRunNowLocked() {
-		w := t.popIdleLocked()
+		w = t.popIdleLocked()
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
-		t.handLocked(w, task)
-		return 0, false
+		t.busyLocked(w)
+		return w, 0
 	}
 	t.queued++
-	return t.backlog.push(entry{task: task}), true
+	return nil, t.backlog.push(entry{task: task})
 }
 
 // watch makes backlog slot seq, whose context can end, reported canceled

@@ -23,8 +23,11 @@ type Worker struct {
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
 }
 
-// Executor runs the tasks handed to one worker. The team calls both methods
-// with its mutex held: they must not block, and must not run user code.
+// Executor runs the tasks handed to one worker. Neither method may block
+// or run user code. The team calls Quit with its mutex held, and Do either
+// with it held or, for a worker it has just counted busy, right after
+// releasing it (no other task can be handed to that worker, nor can it be
+// told to quit, until it finishes the task).
 type Executor interface {
 	// Do hands task over. The executor later calls Team.Run(w, task) on the
 	// goroutine that executes it, in hand-over order.
