@@ -1,6 +1,7 @@
 package threadpool
 
 import (
+	"context"
 	"runtime/debug"
 
 	"github.com/twisted-go/threadpool/internal/team"
@@ -70,6 +71,8 @@ func (c *callback) Run() (failed bool) {
 }
 
 func (c *callback) Cancel(err error) { c.deliver(nil, err) }
+
+func (c *callback) Context() context.Context { return nil }
 
 // deliver calls onResult once, after dropping the pool's last reference to
 // f; it reports false if onResult panicked (which is logged).

@@ -47,7 +47,7 @@ func Submit[T any](ctx context.Context, p *Pool, f func(context.Context) (T, err
 		return fut
 	}
 	fut.job = submitted[T]{fut: fut, p: p, f: f, ctx: ctx}
-	if err := p.t.Submit(team.Task{Job: &fut.job, Ctx: ctx}); err != nil {
+	if err := p.t.Submit(team.Task{Job: &fut.job}); err != nil {
 		fut.job = submitted[T]{}  // refused: the pool keeps nothing, nor should the Future
 		fut.resolve(*new(T), err) // first resolution wins: a Block cancel already resolved it
 	}
@@ -114,6 +114,8 @@ func (s *submitted[T]) Run() (failed bool) {
 }
 
 func (s *submitted[T]) Cancel(err error) { s.finish(*new(T), err) }
+
+func (s *submitted[T]) Context() context.Context { return s.ctx }
 
 // finish drops the references to the task, then resolves the Future.
 func (s *submitted[T]) finish(v T, err error) {

@@ -1,15 +1,14 @@
 package team
 
-// entry is one slot of the backlog.
+// entry is one slot of the backlog. A task canceled while waiting (its
+// context ended) leaves an empty slot behind until the head reaches it; it
+// no longer counts as queued.
 type entry struct {
 	task Task
-	// stop unregisters the context watch of a Submit task whose context can
-	// end while it waits; nil when there is none.
-	stop func() bool
-	// dropped marks a task canceled while waiting (its context ended). Its
-	// slot stays until the head reaches it, but it no longer counts as queued.
-	dropped bool
 }
+
+// dropped reports whether the slot's task was canceled while waiting.
+func (e *entry) dropped() bool { return e.task.Func == nil && e.task.Job == nil }
 
 // chunkSize is the number of slots in one block of the backlog.
 const chunkSize = 256
@@ -51,12 +50,13 @@ func (b *backlog) push(e entry) uint64 {
 	return b.first + uint64(b.n-1)
 }
 
-// pop removes and returns the oldest slot. The queue forgets the slot, so
-// the backlog keeps no reference to the task.
-func (b *backlog) pop() (entry, bool) {
+// pop removes and returns the oldest slot and its sequence number. The
+// queue forgets the slot, so the backlog keeps no reference to the task.
+func (b *backlog) pop() (entry, uint64, bool) {
 	if b.n == 0 {
-		return entry{}, false
+		return entry{}, 0, false
 	}
+	seq := b.first
 	c := b.chunks[b.c0]
 	e := c[b.head]
 	c[b.head] = entry{}
@@ -82,7 +82,7 @@ func (b *backlog) pop() (entry, bool) {
 			b.chunks, b.c0 = b.chunks[:k], 0
 		}
 	}
-	return e, true
+	return e, seq, true
 }
 
 // at returns the slot with sequence number seq, or nil once it has left.

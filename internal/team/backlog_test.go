@@ -10,19 +10,25 @@ import (
 	"testing"
 )
 
-// relTask makes a Task that can be told apart: its Ctx carries the value n.
-type relKey struct{}
+// relJob is a Job that can be told apart by its value.
+type relJob int
+
+func (relJob) Run() bool                { return false }
+func (relJob) Cancel(error)             {}
+func (relJob) Context() context.Context { return nil }
+
+// relTask makes a Task that can be told apart: its Job is relJob(n).
 
 func relTask(n int) Task {
-	return Task{Func: func() {}, Ctx: context.WithValue(context.Background(), relKey{}, n)}
+	return Task{Job: relJob(n)}
 }
 
 func relVal(t *testing.T, e entry) int {
 	t.Helper()
-	if e.task.Ctx == nil {
+	if e.dropped() {
 		t.Fatal("slot without a task")
 	}
-	return e.task.Ctx.Value(relKey{}).(int)
+	return int(e.task.Job.(relJob))
 }
 
 // relCheckRing checks the backlog's memory (the only helper that knows its
@@ -43,7 +49,7 @@ func relCheckRing(t *testing.T, b *backlog) {
 		t.Fatalf("%d blocks held for %d slots from offset %d; %d needed", held, b.n, b.head, need)
 	}
 	empty := func(e entry) bool {
-		return e.task.Func == nil && e.task.Job == nil && e.task.Ctx == nil && e.stop == nil && !e.dropped
+		return e.dropped()
 	}
 	for ci := b.c0; ci < len(b.chunks); ci++ {
 		c := b.chunks[ci]
@@ -69,7 +75,7 @@ func relCheckRing(t *testing.T, b *backlog) {
 
 func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 	var b backlog
-	if _, ok := b.pop(); ok {
+	if _, _, ok := b.pop(); ok {
 		t.Fatal("pop on an empty backlog")
 	}
 	next, want := 0, 0
@@ -84,7 +90,7 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 			next++
 		}
 		for i := 0; i < 2+round%5 && b.len() > 0; i++ {
-			e, ok := b.pop()
+			e, _, ok := b.pop()
 			if !ok {
 				t.Fatal("pop failed with n > 0")
 			}
@@ -99,7 +105,7 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 		relCheckRing(t, &b)
 	}
 	for b.len() > 0 {
-		e, _ := b.pop()
+		e, _, _ := b.pop()
 		if v := relVal(t, e); v != want {
 			t.Fatalf("popped %d, want %d", v, want)
 		}
@@ -125,7 +131,7 @@ func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 		t.Fatalf("%d slots in %d blocks, want %d", burst, held, burst/chunkSize)
 	}
 	for i := 0; i < burst; i++ {
-		e, _ := b.pop()
+		e, _, _ := b.pop()
 		if v := relVal(t, e); v != i {
 			t.Fatalf("popped %d, want %d", v, i)
 		}
@@ -149,7 +155,7 @@ func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 	for i := 0; i < 100_000; i++ {
 		b.push(entry{task: relTask(next)})
 		next++
-		e, _ := b.pop()
+		e, _, _ := b.pop()
 		if v := relVal(t, e); v != want {
 			t.Fatalf("popped %d, want %d", v, want)
 		}
@@ -209,19 +215,22 @@ func TestRelBacklogSequenceNumbersAndAt(t *testing.T) {
 		}
 	}
 	// at returns the slot itself: marking it is seen by pop.
-	b.at(30).dropped = true
+	b.at(30).task = Task{}    // as dropWaiting does
 	for i := 0; i < 20; i++ { // more pushes: growth keeps numbers stable
 		if seq := b.push(entry{task: relTask(40 + i)}); seq != uint64(40+i) {
 			t.Fatalf("sequence number %d, want %d", seq, 40+i)
 		}
 	}
-	if e := b.at(30); e == nil || !e.dropped || relVal(t, *e) != 30 {
+	if e := b.at(30); e == nil || !e.dropped() {
 		t.Fatalf("slot 30 after growth: %+v", e)
 	}
 	for want := 25; b.len() > 0; want++ {
-		e, _ := b.pop()
-		if relVal(t, e) != want || e.dropped != (want == 30) {
-			t.Fatalf("popped %d (dropped=%v), want %d", relVal(t, e), e.dropped, want)
+		e, seq, _ := b.pop()
+		if seq != uint64(want) {
+			t.Fatalf("popped sequence number %d, want %d", seq, want)
+		}
+		if e.dropped() != (want == 30) || (want != 30 && relVal(t, e) != want) {
+			t.Fatalf("popped %+v (dropped=%v), want %d", e, e.dropped(), want)
 		}
 		if b.at(uint64(want)) != nil {
 			t.Fatalf("at(%d) after it was popped", want)
@@ -229,12 +238,11 @@ func TestRelBacklogSequenceNumbersAndAt(t *testing.T) {
 	}
 }
 
-// A popped slot is cleared: the ring keeps no reference to the task, its
-// context or its stop function.
+// A popped slot is cleared: the backlog keeps no reference to the task.
 func TestRelBacklogPopForgets(t *testing.T) {
 	var b backlog
 	for i := 0; i < 10; i++ {
-		b.push(entry{task: relTask(i), stop: func() bool { return true }})
+		b.push(entry{task: relTask(i)})
 	}
 	for i := 0; i < 10; i++ {
 		b.pop()

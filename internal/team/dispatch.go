@@ -8,16 +8,17 @@ import "context"
 //
 // It returns ErrStopped once a stop has begun (until a restart), and
 // ErrQueueFull under the Reject policy. Under Block it waits for room, for a
-// stop, or for task.Ctx (nil means no bound); a context that ends first
+// stop, or for the task's context (nil means no bound); a context that ends first
 // makes the task counted as submitted and canceled, and Submit returns the
 // cancel error after reporting it to the task. Under CallerRuns a task that
 // finds the backlog full runs on the calling goroutine before Submit
 // returns.
 func (t *Team) Submit(task Task) error {
 	// The context is user code: ask it for its Done channel before locking.
+	ctx := task.ctx()
 	var ctxDone <-chan struct{}
-	if task.Ctx != nil {
-		ctxDone = task.Ctx.Done()
+	if ctx != nil {
+		ctxDone = ctx.Done()
 	}
 	t.mu.Lock()
 	for {
@@ -46,7 +47,7 @@ func (t *Team) Submit(task Task) error {
 		select {
 		case <-room:
 		case <-ctxDone:
-			err := canceledError(task.Ctx)
+			err := canceledError(ctx)
 			t.mu.Lock()
 			t.counts.Submitted++
 			t.counts.Canceled++
@@ -66,7 +67,7 @@ func (t *Team) Submit(task Task) error {
 		// task or quit it meanwhile: it is busy.
 		w.exec.Do(task)
 	case ctxDone != nil:
-		t.watch(seq, task.Ctx)
+		t.watch(seq, ctx)
 	}
 	return nil
 }
@@ -113,8 +114,11 @@ func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 func (t *Team) watch(seq uint64, ctx context.Context) {
 	stop := context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
 	t.mu.Lock()
-	if e := t.backlog.at(seq); e != nil && !e.dropped {
-		e.stop = stop
+	if e := t.backlog.at(seq); e != nil && !e.dropped() {
+		if t.watches == nil {
+			t.watches = make(map[uint64]func() bool)
+		}
+		t.watches[seq] = stop
 		t.mu.Unlock()
 		return
 	}
@@ -126,9 +130,10 @@ func (t *Team) watch(seq uint64, ctx context.Context) {
 func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 	err := canceledError(ctx) // ctx.Err is user code: not under the mutex
 	t.mu.Lock()
-	if e := t.backlog.at(seq); e != nil && !e.dropped {
+	if e := t.backlog.at(seq); e != nil && !e.dropped() {
 		t.notes = append(t.notes, note{e.task, err})
-		e.task, e.stop, e.dropped = Task{}, nil, true
+		e.task = Task{}
+		delete(t.watches, seq) // it has fired
 		t.queued--
 		t.counts.Canceled++
 		t.roomLocked()
@@ -140,15 +145,18 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 // popLocked takes the oldest task still waiting.
 func (t *Team) popLocked() (Task, bool) {
 	for {
-		e, ok := t.backlog.pop()
+		e, seq, ok := t.backlog.pop()
 		if !ok {
 			return Task{}, false
 		}
-		if e.dropped {
+		if e.dropped() {
 			continue
 		}
-		if e.stop != nil {
-			t.stops = append(t.stops, e.stop) // called by unlock: it calls into the context
+		if len(t.watches) > 0 {
+			if stop, ok := t.watches[seq]; ok {
+				delete(t.watches, seq)
+				t.stops = append(t.stops, stop) // called by unlock: it calls into the context
+			}
 		}
 		t.queued--
 		t.roomLocked()
@@ -220,8 +228,8 @@ func (t *Team) exec(task Task) outcome {
 		}
 		return completed
 	}
-	if task.Ctx != nil && task.Ctx.Err() != nil {
-		task.Job.Cancel(canceledError(task.Ctx))
+	if ctx := task.Job.Context(); ctx != nil && ctx.Err() != nil {
+		task.Job.Cancel(canceledError(ctx))
 		return canceled
 	}
 	if task.Job.Run() {

@@ -6,12 +6,14 @@ import (
 )
 
 type recordJob struct {
+	ctx           context.Context
 	ran, canceled int
 	err           error
 }
 
-func (j *recordJob) Run() bool        { j.ran++; return false }
-func (j *recordJob) Cancel(err error) { j.canceled++; j.err = err }
+func (j *recordJob) Run() bool                { j.ran++; return false }
+func (j *recordJob) Cancel(err error)         { j.canceled++; j.err = err }
+func (j *recordJob) Context() context.Context { return j.ctx }
 
 // A context watch that lost the race with a worker (its task left the
 // backlog, its stop came too late) and runs only after a stop and restart
@@ -24,11 +26,11 @@ func TestStaleWatchAfterRestartFindsNothing(t *testing.T) {
 	_ = tm.Start()
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	_ = tm.Submit(Task{Func: func() {}})
-	old := &recordJob{}
-	_ = tm.Submit(Task{Job: old, Ctx: ctx1}) // backlog slot 0
-	m.RunOne()                               // the worker takes it
-	cancel1()                                // too late for the watch
-	m.RunOne()                               // it sees ctx1 done: canceled
+	old := &recordJob{ctx: ctx1}
+	_ = tm.Submit(Task{Job: old}) // backlog slot 0
+	m.RunOne()                    // the worker takes it
+	cancel1()                     // too late for the watch
+	m.RunOne()                    // it sees ctx1 done: canceled
 	tm.Stop(false)
 	for m.RunOne() {
 	}
@@ -36,8 +38,8 @@ func TestStaleWatchAfterRestartFindsNothing(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	_ = tm.Submit(Task{Func: func() {}})
-	fresh := &recordJob{}
-	_ = tm.Submit(Task{Job: fresh, Ctx: ctx2})
+	fresh := &recordJob{ctx: ctx2}
+	_ = tm.Submit(Task{Job: fresh})
 	tm.dropWaiting(0, ctx1) // the old watch, running late
 	if fresh.canceled != 0 {
 		t.Fatalf("a live task was canceled by a stale watch: %v", fresh.err)

@@ -109,6 +109,7 @@ func (t *Team) checkDoneLocked() int {
 	// Only dropped slots can be left: free them. Sequence numbers go on, so
 	// that a late dropWaiting can never find another task under its number.
 	t.backlog = backlog{first: t.backlog.first + uint64(t.backlog.n)}
+	t.watches = nil
 	t.state = stateStopped
 	close(t.done)
 	t.toShrink = 0

@@ -14,9 +14,9 @@ var (
 	ErrQueueFull = errors.New("threadpool: backlog is full")
 )
 
-// Task is one accepted unit of work. Exactly one of Func and Job is set.
-// A Task is a small value: the backlog and the hand-over channel hold it
-// without allocating.
+// Task is one accepted unit of work. Exactly one of Func and Job is set; a
+// zero Task is an empty backlog slot. A Task is three words: the backlog
+// and the hand-over channel hold it without allocating.
 type Task struct {
 	// Func is a fire-and-forget task (CallInThread). Its outcome is only
 	// counted (and a panic logged by Config.RunFunc).
@@ -24,9 +24,6 @@ type Task struct {
 	// Job is a task whose outcome is reported to someone: a callback or a
 	// Future.
 	Job Job
-	// Ctx, when not nil, is the Submit context: if it is done before the
-	// task starts, the task is canceled instead of run.
-	Ctx context.Context
 }
 
 // Job is a task whose outcome is delivered to a receiver.
@@ -39,6 +36,18 @@ type Job interface {
 	// Cancel delivers err to the receiver of a task that will never run.
 	// It is never called with the team's mutex held.
 	Cancel(err error)
+	// Context returns the Submit context, or nil: if it is done before
+	// the task starts, the task is canceled instead of run. It must return
+	// the same value every time, without calling into the context.
+	Context() context.Context
+}
+
+// ctx returns the task's Submit context, or nil.
+func (task Task) ctx() context.Context {
+	if task.Job == nil {
+		return nil
+	}
+	return task.Job.Context()
 }
 
 // canceledError is the error of a task whose context ended before it ran.

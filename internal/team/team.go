@@ -103,8 +103,9 @@ type Team struct {
 	done     chan struct{} // guarded by mu; closed when the current stop ends
 	room     chan struct{} // guarded by mu; closed when backlog room appears
 	wg       *sync.WaitGroup
-	notes    []note        // guarded by mu; cancellations to deliver after unlock
-	stops    []func() bool // guarded by mu; context watches to unregister after unlock
+	notes    []note                 // guarded by mu; cancellations to deliver after unlock
+	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
+	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
 	// goroutines holds the ids of worker goroutines that have not returned
 	// yet, quitting ones included: Stop called on one of them must not wait.
