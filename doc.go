@@ -50,6 +50,7 @@
 //
 // Each worker runs under the pprof labels threadpool=<pool name> and
 // thread=<worker name>, so goroutine and CPU profiles tell workers apart.
+// (Goroutines that a task starts inherit them, as Go's labels always are.)
 // Workers are named PoolThread-<name>-<n>; a pool without a name uses a
 // number unique in the process instead, and n never repeats within a pool.
 //
