@@ -68,15 +68,11 @@ func (t *Team) StartAWorker() error {
 	case stateNew:
 		return nil
 	}
+	// Below max, the backlog is empty: it drains whenever capacity appears.
 	if t.workersLocked() >= t.max {
 		return nil
 	}
-	w := t.newWorkerLocked()
-	if task, ok := t.popLocked(); ok { // unreachable while the backlog invariant holds
-		t.handLocked(w, task)
-		return nil
-	}
-	t.idleLocked(w)
+	t.idleLocked(t.newWorkerLocked())
 	return nil
 }
 

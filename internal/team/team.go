@@ -82,7 +82,7 @@ type Snapshot struct {
 
 // Team is the coordinator. Its zero value is not usable; see New.
 type Team struct {
-	cfg Config // read-only after New except cfg.Name, guarded by mu
+	cfg Config // read-only after New except Name and Label, guarded by mu
 
 	mu       sync.Mutex
 	state    state         // guarded by mu
@@ -102,7 +102,7 @@ type Team struct {
 	counts   Counters      // guarded by mu
 	done     chan struct{} // guarded by mu; closed when the current stop ends
 	room     chan struct{} // guarded by mu; closed when backlog room appears
-	wg       *sync.WaitGroup
+	wg       *sync.WaitGroup        // guarded by mu; the worker goroutines of the current start
 	notes    []note                 // guarded by mu; cancellations to deliver after unlock
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
 	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
