@@ -85,23 +85,23 @@ type Team struct {
 	cfg Config // read-only after New except Name and Label, guarded by mu
 
 	mu       sync.Mutex
-	state    state         // guarded by mu
-	min, max int           // guarded by mu
-	idle     []*Worker     // guarded by mu; oldest idle first; the last to go idle is reused first
-	busy     int           // guarded by mu; workers running a task and its callback
-	workers  []*Worker     // guarded by mu; live workers (idle or busy), for Threads
-	exiting  int           // guarded by mu; told to quit, not yet exited
-	timer    *time.Timer   // guarded by mu; the idle timer, nil when not armed
-	timerSeq uint64        // guarded by mu; arms of the idle timer, to tell stale ones
-	firing   int           // guarded by mu; idle timers that fired after being stopped
-	toShrink int           // guarded by mu; shrink requests waiting for a busy worker
-	backlog  backlog       // guarded by mu
-	queued   int           // guarded by mu; backlog slots not dropped
-	nextID   int           // guarded by mu; last worker number handed out
-	peak     int           // guarded by mu
-	counts   Counters      // guarded by mu
-	done     chan struct{} // guarded by mu; closed when the current stop ends
-	room     chan struct{} // guarded by mu; closed when backlog room appears
+	state    state                  // guarded by mu
+	min, max int                    // guarded by mu
+	idle     []*Worker              // guarded by mu; oldest idle first; the last to go idle is reused first
+	busy     int                    // guarded by mu; workers running a task and its callback
+	workers  []*Worker              // guarded by mu; live workers (idle or busy), for Threads
+	exiting  int                    // guarded by mu; told to quit, not yet exited
+	timer    *time.Timer            // guarded by mu; the idle timer, nil when not armed
+	timerSeq uint64                 // guarded by mu; arms of the idle timer, to tell stale ones
+	firing   int                    // guarded by mu; idle timers that fired after being stopped
+	toShrink int                    // guarded by mu; shrink requests waiting for a busy worker
+	backlog  backlog                // guarded by mu
+	queued   int                    // guarded by mu; backlog slots not dropped
+	nextID   int                    // guarded by mu; last worker number handed out
+	peak     int                    // guarded by mu
+	counts   Counters               // guarded by mu
+	done     chan struct{}          // guarded by mu; closed when the current stop ends
+	room     chan struct{}          // guarded by mu; closed when backlog room appears
 	wg       *sync.WaitGroup        // guarded by mu; the worker goroutines of the current start
 	notes    []note                 // guarded by mu; cancellations to deliver after unlock
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
