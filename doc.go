@@ -37,7 +37,7 @@
 // Each worker is one goroutine, started when the pool needs a worker and
 // ended when the worker quits: [Pool.StopAWorker], a lowered max, an idle
 // timeout ([WithIdleTimeout]), or a stop. By default the pool runs no other
-// goroutine: no dispatcher, no ticker, nothing at import time. Two options
+// goroutine: no dispatcher, no ticker, nothing at import time. Two features
 // add short-lived ones: with an idle timeout the pool has one runtime timer,
 // armed while an idle worker could exit, whose function runs briefly when it
 // fires; a [Submit] task waiting in
