@@ -40,11 +40,11 @@
 // goroutine: no dispatcher, no ticker, nothing at import time. Two features
 // add short-lived ones: with an idle timeout the pool has one runtime timer,
 // armed while an idle worker could exit, whose function runs briefly when it
-// fires; a [Submit] task waiting in
-// the backlog with a cancelable context is watched with [context.AfterFunc]
-// (for the standard library's contexts that costs no goroutine until the
-// context ends; for other Context implementations, the context package runs
-// one goroutine per watched task while it waits).
+// fires; a [Submit] task waiting in the backlog with a cancelable context
+// is watched with [context.AfterFunc] (for the standard library's contexts
+// that costs no goroutine until the context ends; for other Context
+// implementations, the context package runs one goroutine per watched task
+// while it waits).
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.
 //

@@ -31,7 +31,8 @@ const (
 )
 
 // Config is everything a Team is built from. It is set before the team is
-// used; only Name and Label change later (under mu, on a pool that is not started).
+// used; only Name and Label change later (under mu, on a pool that is not
+// started).
 type Config struct {
 	Name  string // the pool's name, "" if none
 	Label string // stands in for Name in worker names and pprof labels
