@@ -452,6 +452,9 @@ func relModelProp(t *rapid.T) {
 				t.Fatal("Start on a new pool")
 			}
 		}
+		// An action that does not apply is a no-op rather than t.Skip:
+		// rapid fails a run in which too many draws in a row are skipped,
+		// and a fuzzer's input can pick "release" on an idle pool at will.
 		actions := map[string]func(*rapid.T){
 			"submit": func(t *rapid.T) {
 				kind := rapid.IntRange(0, 2).Draw(t, "kind")
@@ -477,7 +480,7 @@ func relModelProp(t *rapid.T) {
 			},
 			"release": func(t *rapid.T) {
 				if len(h.m.running) == 0 {
-					t.Skip("nothing running")
+					return // a no-op step; see relModelProp on why not t.Skip
 				}
 				id := rapid.SampledFrom(h.m.running).Draw(t, "task")
 				h.release(t, id, rapid.IntRange(0, relOutCount-1).Draw(t, "outcome"))
@@ -490,7 +493,7 @@ func relModelProp(t *rapid.T) {
 					}
 				}
 				if len(c) == 0 {
-					t.Skip("no cancelable task")
+					return // a no-op step
 				}
 				tk := h.tasks[rapid.SampledFrom(c).Draw(t, "task")]
 				tk.cancel()
