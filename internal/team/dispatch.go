@@ -20,7 +20,7 @@ func (t *Team) Submit(task Task) error {
 	if ctx != nil {
 		ctxDone = ctx.Done()
 	}
-	t.mu.Lock()
+	t.lock()
 	for {
 		if t.state == stateStopping || t.state == stateStopped {
 			t.counts.Rejected++
@@ -268,7 +268,7 @@ func (t *Team) countLocked(out outcome) {
 // finish is the end of a task on worker w: w is free again, or dead. It
 // returns w's next task when recycleLocked kept it for a direct worker.
 func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) {
-	t.mu.Lock()
+	t.lock()
 	t.busy--
 	w.busy = false
 	t.countLocked(out)

@@ -13,6 +13,7 @@ package team
 
 import (
 	"log/slog"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -108,6 +109,8 @@ type Team struct {
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
 	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
+	spin bool // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
+
 	// goroutines holds the ids of worker goroutines that have not returned
 	// yet, quitting ones included: Stop called on one of them must not wait.
 	goroutines sync.Map
@@ -125,7 +128,7 @@ func New(lo, hi int, cfg Config) *Team {
 	if cfg.NewExecutor == nil {
 		cfg.NewExecutor = Goroutines
 	}
-	return &Team{cfg: cfg, min: lo, max: hi}
+	return &Team{cfg: cfg, min: lo, max: hi, spin: runtime.GOMAXPROCS(0) > 1}
 }
 
 // unlock releases mu, then does what the locked steps left for after it:
