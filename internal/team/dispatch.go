@@ -268,7 +268,7 @@ func (t *Team) countLocked(out outcome) {
 // finish is the end of a task on worker w: w is free again, or dead. It
 // returns w's next task when recycleLocked kept it for a direct worker.
 func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) {
-	t.lock()
+	t.lockWorker()
 	t.busy--
 	w.busy = false
 	t.countLocked(out)

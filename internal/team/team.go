@@ -16,6 +16,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -109,7 +110,9 @@ type Team struct {
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
 	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
-	spin bool // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
+	spin    bool        // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
+	crowd   int         // read-only; crowdFactor × GOMAXPROCS when the team was made
+	crowded atomic.Bool // written under mu, read without it: more than crowd live workers
 
 	// goroutines holds the ids of worker goroutines that have not returned
 	// yet, quitting ones included: Stop called on one of them must not wait.
@@ -128,7 +131,8 @@ func New(lo, hi int, cfg Config) *Team {
 	if cfg.NewExecutor == nil {
 		cfg.NewExecutor = Goroutines
 	}
-	return &Team{cfg: cfg, min: lo, max: hi, spin: runtime.GOMAXPROCS(0) > 1}
+	procs := runtime.GOMAXPROCS(0)
+	return &Team{cfg: cfg, min: lo, max: hi, spin: procs > 1, crowd: crowdFactor * procs}
 }
 
 // unlock releases mu, then does what the locked steps left for after it:

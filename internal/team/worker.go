@@ -131,6 +131,7 @@ func (t *Team) newWorkerLocked() *Worker {
 		pos:  len(t.workers),
 	}
 	t.workers = append(t.workers, w)
+	t.setCrowdedLocked()
 	w.exec = t.cfg.NewExecutor(t, w)
 	return w
 }
@@ -167,6 +168,7 @@ func (t *Team) forgetLocked(w *Worker) {
 	moved.pos = w.pos
 	t.workers[last] = nil
 	t.workers = t.workers[:last]
+	t.setCrowdedLocked()
 }
 
 // Exited reports that the executor of w has ended after Quit.
