@@ -14,7 +14,7 @@ import (
 )
 
 // poolOrder is the order of the rows: the two references first.
-var poolOrder = []string{"fixed", "go", "threadpool", "ants", "pond", "workerpool", "conc", "errgroup"}
+var poolOrder = []string{"fixed", "lazy", "go", "threadpool", "ants", "pond", "workerpool", "conc", "errgroup"}
 
 // peers are the library peers the targets compare threadpool with.
 var peers = []string{"ants", "pond", "workerpool", "conc", "errgroup"}
@@ -327,7 +327,7 @@ func targets(b *strings.Builder, groups []*group) {
 			bp, bv := bestPeer(g, fNs)
 			v := tp(fNs)
 			row(name+": ≤ 1.5× fixed and faster than every peer",
-				fmt.Sprintf("threadpool %s ns, fixed %s (%s), best peer %s %s", num(v), num(fx), ratio(v, fx), bp, num(bv)),
+				fmt.Sprintf("threadpool %s ns, fixed %s (%s), best peer %s %s%s", num(v), num(fx), ratio(v, fx), bp, num(bv), lazyNote(med(g, "lazy", fNs))),
 				v <= 1.5*fx && v < bv, !math.IsNaN(fx) && bp != "")
 		case "cpu":
 			fx := med(g, "fixed", fNs)
@@ -414,4 +414,12 @@ func cpuModel() string {
 		}
 	}
 	return "unknown CPU"
+}
+
+// lazyNote names the A4 floor's figure when the run has it.
+func lazyNote(v float64) string {
+	if math.IsNaN(v) {
+		return ""
+	}
+	return fmt.Sprintf("; A4 floor lazy %s", num(v))
 }
