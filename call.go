@@ -21,7 +21,7 @@ func (p *Pool) CallInThread(f func()) error {
 	if f == nil {
 		return nilFunc("CallInThread")
 	}
-	return p.t.Submit(team.Task{Func: f})
+	return p.t.Submit(team.FuncTask(f))
 }
 
 // CallInThreadWithCallback submits f to run on a worker and then calls
@@ -43,7 +43,7 @@ func (p *Pool) CallInThreadWithCallback(onResult func(result any, err error), f 
 	case f == nil:
 		return nilFunc("CallInThreadWithCallback")
 	}
-	return p.t.Submit(team.Task{Job: &callback{p: p, f: f, onResult: onResult}})
+	return p.t.Submit(team.JobTask(&callback{p: p, f: f, onResult: onResult}))
 }
 
 // callback is a task whose outcome goes to an onResult function.

@@ -47,7 +47,7 @@ func Submit[T any](ctx context.Context, p *Pool, f func(context.Context) (T, err
 		return fut
 	}
 	fut.job = submitted[T]{fut: fut, p: p, f: f, ctx: ctx}
-	if err := p.t.Submit(team.Task{Job: &fut.job}); err != nil {
+	if err := p.t.Submit(team.JobTask(&fut.job)); err != nil {
 		fut.job = submitted[T]{}  // refused: the pool keeps nothing, nor should the Future
 		fut.resolve(*new(T), err) // first resolution wins: a Block cancel already resolved it
 	}

@@ -8,7 +8,7 @@ type entry struct {
 }
 
 // dropped reports whether the slot's task was canceled while waiting.
-func (e *entry) dropped() bool { return e.task.Func == nil && e.task.Job == nil }
+func (e *entry) dropped() bool { return e.task.job == nil }
 
 // chunkSize is the number of slots in one block of the backlog.
 const chunkSize = 256

@@ -20,7 +20,7 @@ func (relJob) Context() context.Context { return nil }
 // relTask makes a Task that can be told apart: its Job is relJob(n).
 
 func relTask(n int) Task {
-	return Task{Job: relJob(n)}
+	return JobTask(relJob(n))
 }
 
 func relVal(t *testing.T, e entry) int {
@@ -28,7 +28,7 @@ func relVal(t *testing.T, e entry) int {
 	if e.dropped() {
 		t.Fatal("slot without a task")
 	}
-	return int(e.task.Job.(relJob))
+	return int(e.task.job.(relJob))
 }
 
 // relCheckRing checks the backlog's memory (the only helper that knows its

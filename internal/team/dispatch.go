@@ -222,17 +222,17 @@ func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
 
 // exec runs task and tells how it ended.
 func (t *Team) exec(task Task) outcome {
-	if task.Job == nil {
-		if t.cfg.RunFunc(task.Func) {
+	if f, ok := task.fn(); ok {
+		if t.cfg.RunFunc(f) {
 			return failed
 		}
 		return completed
 	}
-	if ctx := task.Job.Context(); ctx != nil && ctx.Err() != nil {
-		task.Job.Cancel(canceledError(ctx))
+	if ctx := task.job.Context(); ctx != nil && ctx.Err() != nil {
+		task.job.Cancel(canceledError(ctx))
 		return canceled
 	}
-	if task.Job.Run() {
+	if task.job.Run() {
 		return failed
 	}
 	return completed

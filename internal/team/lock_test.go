@@ -32,7 +32,7 @@ func TestCrowdedWorkersLockByYielding(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for range perSubmitter {
-				if err := tm.Submit(Task{Func: task}); err != nil {
+				if err := tm.Submit(FuncTask(task)); err != nil {
 					t.Error(err)
 					return
 				}

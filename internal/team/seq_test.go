@@ -25,21 +25,21 @@ func TestStaleWatchAfterRestartFindsNothing(t *testing.T) {
 		RunFunc: func(f func()) bool { f(); return false }})
 	_ = tm.Start()
 	ctx1, cancel1 := context.WithCancel(context.Background())
-	_ = tm.Submit(Task{Func: func() {}})
+	_ = tm.Submit(FuncTask(func() {}))
 	old := &recordJob{ctx: ctx1}
-	_ = tm.Submit(Task{Job: old}) // backlog slot 0
-	m.RunOne()                    // the worker takes it
-	cancel1()                     // too late for the watch
-	m.RunOne()                    // it sees ctx1 done: canceled
+	_ = tm.Submit(JobTask(old)) // backlog slot 0
+	m.RunOne()                  // the worker takes it
+	cancel1()                   // too late for the watch
+	m.RunOne()                  // it sees ctx1 done: canceled
 	tm.Stop(false)
 	for m.RunOne() {
 	}
 	_ = tm.Start()
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
-	_ = tm.Submit(Task{Func: func() {}})
+	_ = tm.Submit(FuncTask(func() {}))
 	fresh := &recordJob{ctx: ctx2}
-	_ = tm.Submit(Task{Job: fresh})
+	_ = tm.Submit(JobTask(fresh))
 	tm.dropWaiting(0, ctx1) // the old watch, running late
 	if fresh.canceled != 0 {
 		t.Fatalf("a live task was canceled by a stale watch: %v", fresh.err)

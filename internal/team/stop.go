@@ -82,7 +82,7 @@ func (t *Team) cancelBacklogLocked(err error) int {
 		}
 		n++
 		t.counts.Canceled++
-		if task.Job != nil {
+		if task.reported() {
 			t.notes = append(t.notes, note{task, err})
 		}
 	}

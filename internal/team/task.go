@@ -14,16 +14,44 @@ var (
 	ErrQueueFull = errors.New("threadpool: backlog is full")
 )
 
-// Task is one accepted unit of work. Exactly one of Func and Job is set; a
-// zero Task is an empty backlog slot. A Task is three words: the backlog
-// and the hand-over channel hold it without allocating.
+// Task is one accepted unit of work: a fire-and-forget function
+// (FuncTask) or a Job. The zero Task is an empty backlog slot. A Task is
+// one interface value, two words: the backlog and the hand-over channel
+// hold it without allocating, and the garbage collector has two words per
+// waiting task to scan.
 type Task struct {
-	// Func is a fire-and-forget task (CallInThread). Its outcome is only
-	// counted (and a panic logged by Config.RunFunc).
-	Func func()
-	// Job is a task whose outcome is reported to someone: a callback or a
-	// Future.
-	Job Job
+	job Job
+}
+
+// FuncTask makes the Task of a fire-and-forget function (CallInThread). Its
+// outcome is only counted (and a panic logged by Config.RunFunc).
+func FuncTask(f func()) Task { return Task{job: funcJob(f)} }
+
+// JobTask makes the Task of a Job: a task whose outcome is reported to
+// someone, a callback or a Future.
+func JobTask(j Job) Task { return Task{job: j} }
+
+// funcJob carries a fire-and-forget function as a Job. A func value is one
+// pointer, so the conversion to the interface does not allocate. The team
+// runs it through Config.RunFunc (which recovers its panics), never
+// through Run; it has no receiver to cancel and no context.
+type funcJob func()
+
+func (f funcJob) Run() bool              { f(); return false }
+func (funcJob) Cancel(error)             {}
+func (funcJob) Context() context.Context { return nil }
+
+// fn returns the function of a fire-and-forget task.
+func (task Task) fn() (func(), bool) {
+	f, ok := task.job.(funcJob)
+	return f, ok
+}
+
+// reported tells whether someone receives the task's outcome (a Job that
+// is not a fire-and-forget function).
+func (task Task) reported() bool {
+	_, isFunc := task.job.(funcJob)
+	return task.job != nil && !isFunc
 }
 
 // Job is a task whose outcome is delivered to a receiver.
@@ -44,10 +72,10 @@ type Job interface {
 
 // ctx returns the task's Submit context, or nil.
 func (task Task) ctx() context.Context {
-	if task.Job == nil {
+	if task.job == nil {
 		return nil
 	}
-	return task.Job.Context()
+	return task.job.Context()
 }
 
 // canceledError is the error of a task whose context ended before it ran.
@@ -57,7 +85,7 @@ func canceledError(ctx context.Context) error {
 
 // cancel reports task as never run with err; counted by the caller.
 func (task Task) cancel(err error) {
-	if task.Job != nil {
-		task.Job.Cancel(err)
+	if task.job != nil {
+		task.job.Cancel(err)
 	}
 }
