@@ -48,12 +48,9 @@
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.
 //
-// No goroutine of the pool polls while it waits for work. A submitter or
-// a worker that finds the pool's lock taken (with GOMAXPROCS above 1)
-// retries for about a microsecond before it blocks, and a worker of a pool
-// with more than eight workers per processor yields its processor between
-// retries instead of blocking (at most 50 times), so that thousands of
-// workers never queue up on the lock (README, Performance).
+// No goroutine of the pool polls while it waits for work; one that finds
+// the pool's lock taken may spin or yield its processor briefly before it
+// blocks (README, Performance).
 //
 // Each worker runs under the pprof labels threadpool=<pool name> and
 // thread=<worker name>, so goroutine and CPU profiles tell workers apart.

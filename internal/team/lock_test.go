@@ -1,6 +1,8 @@
 package team
 
 import (
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -65,4 +67,59 @@ func TestCrowdedWorkersLockByYielding(t *testing.T) {
 	if tm.crowded.Load() {
 		t.Fatal("crowded is still set with no worker left")
 	}
+}
+
+// A crowded pool's worker that cannot get the mutex through all its yield
+// rounds parks on it after all, and finishes its task once it is free: the
+// test holds the mutex while the worker's task ends, and releases it only
+// once the worker is blocked in Lock.
+func TestCrowdedWorkerParksAfterItsYieldRounds(t *testing.T) {
+	tm := New(0, 1, Config{RunFunc: func(f func()) bool { f(); return false }})
+	tm.spin, tm.crowd = true, 0 // crowded from the first worker, whatever GOMAXPROCS is
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	started, gate := make(chan struct{}), make(chan struct{})
+	if err := tm.Submit(FuncTask(func() { close(started); <-gate })); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	if !tm.crowded.Load() {
+		t.Fatal("a pool with crowd 0 and one worker is not crowded")
+	}
+	tm.mu.Lock()
+	close(gate)
+	// Wait, without sleeping, until the worker is parked in Lock under
+	// lockWorker: the yield rounds are over.
+	buf := make([]byte, 1<<16)
+	for {
+		n := runtime.Stack(buf, true)
+		if parkedInLockWorker(string(buf[:n])) {
+			break
+		}
+		runtime.Gosched()
+	}
+	tm.mu.Unlock()
+	st := tm.Stop(false)
+	if st.Done != nil {
+		<-st.Done
+	}
+	if st.Workers != nil {
+		st.Workers.Wait()
+	}
+	if s := tm.Snapshot(); s.Completed != 1 || s.Workers != 0 {
+		t.Fatalf("after the stop: %+v", s)
+	}
+}
+
+// parkedInLockWorker reports whether a goroutine in the dump is blocked in
+// sync.Mutex.Lock called from lockWorker.
+func parkedInLockWorker(dump string) bool {
+	for _, g := range strings.Split(dump, "\n\n") {
+		i := strings.Index(g, "sync.(*Mutex).Lock")
+		if i >= 0 && strings.Contains(g[i:], "(*Team).lockWorker") && strings.Contains(g, "[sync.Mutex.Lock") {
+			return true
+		}
+	}
+	return false
 }

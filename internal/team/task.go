@@ -37,7 +37,7 @@ func JobTask(j Job) Task { return Task{job: j} }
 // through Run; it has no receiver to cancel and no context.
 type funcJob func()
 
-func (f funcJob) Run() bool              { f(); return false }
+func (funcJob) Run() bool                { panic("team: a funcJob runs through Config.RunFunc") }
 func (funcJob) Cancel(error)             {}
 func (funcJob) Context() context.Context { return nil }
 
@@ -50,7 +50,7 @@ func (task Task) fn() (func(), bool) {
 // reported tells whether someone receives the task's outcome (a Job that
 // is not a fire-and-forget function).
 func (task Task) reported() bool {
-	_, isFunc := task.job.(funcJob)
+	_, isFunc := task.fn()
 	return task.job != nil && !isFunc
 }
 

@@ -85,9 +85,8 @@ type Snapshot struct {
 
 // Team is the coordinator. Its zero value is not usable; see New.
 type Team struct {
-	// The fields every submission and every task's end touch come first,
-	// next to the mutex, so that the hand-over between a submitter and a
-	// worker moves as few cache lines as possible.
+	// The fields that Submit and a task's end write come first, after the
+	// mutex; the read-only configuration comes last.
 	mu       sync.Mutex
 	state    state     // guarded by mu
 	busy     int       // guarded by mu; workers running a task and its callback
@@ -144,7 +143,9 @@ func New(lo, hi int, cfg Config) *Team {
 // unlocks through it.
 func (t *Team) unlock() {
 	notes, stops := t.notes, t.stops
-	t.notes, t.stops = nil, nil
+	if notes != nil || stops != nil {
+		t.notes, t.stops = nil, nil
+	}
 	t.mu.Unlock()
 	for _, stop := range stops {
 		stop()
