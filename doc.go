@@ -48,9 +48,10 @@
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.
 //
-// No goroutine of the pool polls while it waits for work; one that finds
-// the pool's lock taken may spin or yield its processor briefly before it
-// blocks (README, Performance).
+// No goroutine of the pool polls while it waits for work: a worker of a
+// pool with many more workers than processors yields its processor once
+// when it goes idle, then blocks. One that finds the pool's lock taken may
+// spin or yield briefly before it blocks (README, Performance).
 //
 // Each worker runs under the pprof labels threadpool=<pool name> and
 // thread=<worker name>, so goroutine and CPU profiles tell workers apart.

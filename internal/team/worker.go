@@ -86,6 +86,17 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
 		pprof.Labels("threadpool", e.w.Pool, "thread", e.w.Name)))
 	for {
+		// A worker of a crowded pool that has just gone idle yields once
+		// before it parks. A submitter that picks it meanwhile (it is the
+		// first idle worker reused) hands the task over without waking a
+		// goroutine, and it runs the task without having parked. Without
+		// this, thousands of workers can settle into handing out tasks
+		// one wake-up at a time, about three times slower (tiny tasks on
+		// 10,000 workers: 450-700 ns each in half the runs, 170-230 in
+		// all runs with it).
+		if e.t.crowded.Load() && len(e.ch) == 0 {
+			runtime.Gosched()
+		}
 		task, ok := <-e.ch
 		if !ok {
 			break
