@@ -85,33 +85,31 @@ type Snapshot struct {
 
 // Team is the coordinator. Its zero value is not usable; see New.
 type Team struct {
-	// The fields that Submit and a task's end write come first, after the
-	// mutex; the read-only configuration comes last.
-	mu       sync.Mutex
-	state    state     // guarded by mu
-	busy     int       // guarded by mu; workers running a task and its callback
-	queued   int       // guarded by mu; backlog slots not dropped
-	idle     []*Worker // guarded by mu; oldest idle first; the last to go idle is reused first
-	min, max int       // guarded by mu
-	toShrink int       // guarded by mu; shrink requests waiting for a busy worker
-	peak     int       // guarded by mu
-	counts   Counters  // guarded by mu
-	backlog  backlog   // guarded by mu
+	cfg Config // read-only after New except Name and Label, guarded by mu
 
-	timer    *time.Timer            // guarded by mu; the idle timer, nil when not armed
-	notes    []note                 // guarded by mu; cancellations to deliver after unlock
-	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
+	mu       sync.Mutex
+	state    state                  // guarded by mu
+	min, max int                    // guarded by mu
+	idle     []*Worker              // guarded by mu; oldest idle first; the last to go idle is reused first
+	busy     int                    // guarded by mu; workers running a task and its callback
 	workers  []*Worker              // guarded by mu; live workers (idle or busy), for Threads
 	exiting  int                    // guarded by mu; told to quit, not yet exited
+	timer    *time.Timer            // guarded by mu; the idle timer, nil when not armed
 	timerSeq uint64                 // guarded by mu; arms of the idle timer, to tell stale ones
 	firing   int                    // guarded by mu; idle timers that fired after being stopped
+	toShrink int                    // guarded by mu; shrink requests waiting for a busy worker
+	backlog  backlog                // guarded by mu
+	queued   int                    // guarded by mu; backlog slots not dropped
 	nextID   int                    // guarded by mu; last worker number handed out
+	peak     int                    // guarded by mu
+	counts   Counters               // guarded by mu
 	done     chan struct{}          // guarded by mu; closed when the current stop ends
 	room     chan struct{}          // guarded by mu; closed when backlog room appears
 	wg       *sync.WaitGroup        // guarded by mu; the worker goroutines of the current start
+	notes    []note                 // guarded by mu; cancellations to deliver after unlock
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
+	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
-	cfg     Config      // read-only after New except Name and Label, guarded by mu
 	spin    bool        // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
 	crowd   int         // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool // written under mu, read without it: more than crowd live workers
