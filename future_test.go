@@ -22,14 +22,6 @@ import (
 	"go.uber.org/goleak"
 )
 
-// assertAccounting4 checks SPEC H1 and H2 on one snapshot of p and returns
-// it: counts are non-negative, Working + Waiters == Workers, and
-// Submitted == Completed + Failed + Canceled + Queued + Working.
-func assertAccounting4(t *testing.T, p *threadpool.Pool) threadpool.Stats {
-	t.Helper()
-	return checkStats(t, p) // H1 and H2, counters monotone
-}
-
 // counts4 is the part of Stats a test pins exactly.
 type counts4 struct {
 	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
@@ -39,7 +31,7 @@ type counts4 struct {
 // wantCounts4 checks the accounting of p and that its counts are want.
 func wantCounts4(t *testing.T, p *threadpool.Pool, want counts4) {
 	t.Helper()
-	s := assertAccounting4(t, p)
+	s := checkStats(t, p)
 	got := counts4{
 		Submitted: s.Submitted, Completed: s.Completed, Failed: s.Failed,
 		Canceled: s.Canceled, Rejected: s.Rejected, CallerRan: s.CallerRan,
@@ -62,20 +54,6 @@ func newStarted4(t *testing.T, min, max int, opts ...threadpool.Option) *threadp
 	}
 	t.Cleanup(func() { p.Stop() })
 	return p
-}
-
-// stop4 stops p, checks that Stop returned nil, that no worker is left, and
-// the accounting.
-func stop4(t *testing.T, p *threadpool.Pool) threadpool.Stats {
-	t.Helper()
-	if err := p.Stop(); err != nil {
-		t.Fatalf("Stop: %v", err)
-	}
-	s := assertAccounting4(t, p)
-	if s.Workers != 0 || s.Queued != 0 || s.Started {
-		t.Errorf("after Stop: %+v", s)
-	}
-	return s
 }
 
 // isDone4 reports whether ch is closed, without waiting.
@@ -216,7 +194,7 @@ func TestFutureResolvesOnceForManyWaiters(t *testing.T) {
 		}
 		// Later waits, and a later StopNow, do not change the outcome.
 		p.StopNow()
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if v, err := ok.Wait(context.Background()); v != 42 || err != nil {
 			t.Errorf("ok after stop: (%d, %v)", v, err)
 		}
@@ -279,7 +257,7 @@ func TestFutureWaitCtxEnds(t *testing.T) {
 		if v, err := fut.Wait(context.Background()); v != "late" || err != nil {
 			t.Errorf("Wait after the task ran: (%q, %v)", v, err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 1, Completed: 1})
 	})
 }
@@ -302,7 +280,7 @@ func TestFutureStoppedPool(t *testing.T) {
 
 		during := threadpool.Submit(context.Background(), p, task) // stopping
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		after := threadpool.Submit(context.Background(), p, task) // stopped
 		for name, f := range map[string]*threadpool.Future[int]{"while stopping": during, "after stop": after} {
 			if !isDone4(f.Done()) {
@@ -359,7 +337,7 @@ func TestFutureStopNowCanceled(t *testing.T) {
 		if v, err := running.Wait(context.Background()); v != 1 || err != nil {
 			t.Errorf("running task: (%d, %v)", v, err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 0 {
 			t.Errorf("%d dropped tasks ran", ran.Load())
 		}
@@ -404,7 +382,7 @@ func TestFuturePanic(t *testing.T) {
 		if v, err := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) { return 3, nil }).Wait(context.Background()); v != 3 || err != nil {
 			t.Errorf("after panics: (%d, %v)", v, err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 3, Completed: 1, Failed: 2})
 	})
 }
@@ -433,7 +411,7 @@ func TestFutureGoexit(t *testing.T) {
 		if th := p.Threads(); len(th) != 1 || th[0].Name != "PoolThread-goexit4-2" {
 			t.Errorf("Threads after Goexit: %+v, want the replacement PoolThread-goexit4-2 only", th)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Failed: 1})
 	})
 }
@@ -524,7 +502,7 @@ func TestSubmitPassesCtx(t *testing.T) {
 		if v, err := same.Wait(context.Background()); !v || err != nil {
 			t.Errorf("task got another ctx: (%v, %v)", v, err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 2, Completed: 2})
 	})
 }
@@ -555,7 +533,7 @@ func TestSubmitCtxCanceledInBacklog(t *testing.T) {
 			t.Errorf("QueueSize %d after the cancel", p.QueueSize())
 		}
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() {
 			t.Error("the canceled task ran")
 		}
@@ -587,7 +565,7 @@ func TestSubmitCtxDeadlineInBacklog(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 2, Canceled: 1, Workers: 1, Working: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Canceled: 1})
 	})
 }
@@ -609,13 +587,13 @@ func TestSubmitCtxAlreadyDone(t *testing.T) {
 	t.Run("idle worker", func(t *testing.T) {
 		p := newStarted4(t, 1, 1)
 		check(t, threadpool.Submit(canceledCtx4(), p, task))
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
 	})
 	t.Run("new worker", func(t *testing.T) {
 		p := newStarted4(t, 0, 1)
 		check(t, threadpool.Submit(canceledCtx4(), p, task))
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
 	})
 	t.Run("not started", func(t *testing.T) {
@@ -659,7 +637,7 @@ func TestSubmitCtxCanceledFreesQueueSlot(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 3, Canceled: 1, Rejected: 1, Workers: 1, Working: 1, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if !ranC.Load() {
 			t.Error("the task that took the freed slot did not run")
 		}

@@ -73,18 +73,22 @@ func newPool(t testing.TB, min, max int, opts ...threadpool.Option) *threadpool.
 	if err != nil {
 		t.Fatalf("New(%d, %d): %v", min, max, err)
 	}
-	t.Cleanup(func() {
-		// Stop, then the invariants once more: a drained pool has no
-		// worker, no backlog, and accounts for every task.
-		if err := p.Stop(); err != nil {
-			t.Errorf("Stop at cleanup: %v", err)
-		}
-		s := checkStats(t, p)
-		if s.Workers != 0 || s.Queued != 0 || s.Started {
-			t.Errorf("after Stop at cleanup: %+v", s)
-		}
-	})
+	t.Cleanup(func() { stopAndCheck(t, p) })
 	return p
+}
+
+// stopAndCheck stops p, then checks the invariants once more: a drained
+// pool has no worker, no backlog, and accounts for every task.
+func stopAndCheck(t testing.TB, p *threadpool.Pool) threadpool.Stats {
+	t.Helper()
+	if err := p.Stop(); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	s := checkStats(t, p)
+	if s.Workers != 0 || s.Queued != 0 || s.Started {
+		t.Errorf("after Stop: %+v", s)
+	}
+	return s
 }
 
 // mustStart starts p, failing the test on error.

@@ -34,7 +34,7 @@ func burst4(t *testing.T, p *threadpool.Pool, n int) {
 func wantShape4(t *testing.T, p *threadpool.Pool, workers, waiters int) {
 	t.Helper()
 	synctest.Wait()
-	s := assertAccounting4(t, p)
+	s := checkStats(t, p)
 	if s.Workers != workers || s.Waiters != waiters {
 		t.Errorf("Workers %d Waiters %d, want %d and %d", s.Workers, s.Waiters, workers, waiters)
 	}
@@ -80,7 +80,7 @@ func TestIdleTimeoutConvergesToMin(t *testing.T) {
 		if s := p.Stats(); s.PeakWorkers != 4 {
 			t.Errorf("PeakWorkers %d, want 4", s.PeakWorkers)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 7, Completed: 7})
 		wantShape4(t, p, 0, 0)
 	})
@@ -124,7 +124,7 @@ func TestIdleTimeoutReusedWorkerNotKilled(t *testing.T) {
 		if th := p.Threads(); len(th) != 1 || th[0].Name != "PoolThread-idle4-2" {
 			t.Errorf("Threads %+v, want a new worker PoolThread-idle4-2", th)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
 	})
 }
@@ -143,7 +143,7 @@ func TestIdleTimeoutZeroKeepsIdleWorkers(t *testing.T) {
 				wantShape4(t, p, 3, 3)
 				time.Sleep(1000 * time.Hour)
 				wantShape4(t, p, 3, 3)
-				stop4(t, p)
+				stopAndCheck(t, p)
 				wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
 			})
 		})
@@ -157,7 +157,7 @@ func TestIdleTimeoutStopWithArmedTimers(t *testing.T) {
 		p := newStarted4(t, 0, 3, threadpool.WithIdleTimeout(time.Second))
 		burst4(t, p, 3)
 		wantShape4(t, p, 3, 3)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantShape4(t, p, 0, 0)
 		time.Sleep(time.Minute)
 		wantShape4(t, p, 0, 0)
@@ -179,6 +179,6 @@ func TestIdleTimeoutAfterMinLowered(t *testing.T) {
 		}
 		time.Sleep(2 * d)
 		wantShape4(t, p, 0, 0)
-		stop4(t, p)
+		stopAndCheck(t, p)
 	})
 }

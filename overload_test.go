@@ -57,7 +57,7 @@ func TestQueueLimitReject(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 2, Rejected: 3, Workers: 1, Working: 1, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 0 {
 			t.Errorf("%d rejected tasks ran", ran.Load())
 		}
@@ -81,7 +81,7 @@ func TestQueueLimitRejectOnlyCountsWaitingTasks(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 4, Rejected: 1, Workers: 3, Working: 3, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 4, Completed: 4, Rejected: 1})
 	})
 }
@@ -122,7 +122,7 @@ func TestQueueLimitBlockWokenByRoom(t *testing.T) {
 		if err := <-out; err != nil {
 			t.Errorf("blocked Submit after room appeared: %v", err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 1 {
 			t.Errorf("the blocked task ran %d times", ran.Load())
 		}
@@ -159,7 +159,7 @@ func TestQueueLimitBlockWokenByRaisedMax(t *testing.T) {
 		// The two gated tasks run; the woken one waits in the backlog.
 		wantCounts4(t, p, counts4{Submitted: 3, Workers: 2, Working: 2, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 1 {
 			t.Errorf("the woken task ran %d times", ran.Load())
 		}
@@ -196,7 +196,7 @@ func TestQueueLimitBlockWokenByStop(t *testing.T) {
 		if err := <-stopped; err != nil {
 			t.Errorf("Stop: %v", err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 0 {
 			t.Errorf("%d refused tasks ran", ran.Load())
 		}
@@ -244,7 +244,7 @@ func TestQueueLimitBlockWokenByCtx(t *testing.T) {
 		}
 
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 0 {
 			t.Errorf("%d canceled tasks ran", ran.Load())
 		}
@@ -276,7 +276,7 @@ func TestQueueLimitBlockWokenByCanceledBacklogTask(t *testing.T) {
 		if err := <-out; err != nil {
 			t.Errorf("blocked Submit: %v", err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 1 {
 			t.Errorf("%d tasks ran, want the formerly blocked one only", ran.Load())
 		}
@@ -304,7 +304,7 @@ func TestQueueLimitBlockSelfSubmitWaitsForStop(t *testing.T) {
 			t.Fatal("the task submitting to its own full pool did not block")
 		}
 		wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if err := <-inner; !errors.Is(err, threadpool.ErrStopped) {
 			t.Errorf("second inner submission: %v, want ErrStopped", err)
 		}
@@ -354,7 +354,7 @@ func TestQueueLimitRunInCaller(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 5, Completed: 2, Failed: 1, CallerRan: 3, Workers: 1, Working: 1, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 5, Completed: 4, Failed: 1, CallerRan: 3})
 	})
 }
@@ -384,7 +384,7 @@ func TestQueueLimitRunInCallerGoexit(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 3, Failed: 1, CallerRan: 1, Workers: 1, Working: 1, Queued: 1})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 3, Completed: 2, Failed: 1, CallerRan: 1})
 	})
 }
@@ -408,7 +408,7 @@ func TestQueueLimitRunInCallerSelfSubmit(t *testing.T) {
 		if v, err := outer.Wait(context.Background()); v != 7 || err != nil {
 			t.Fatalf("outer: (%d, %v), want (7, nil)", v, err)
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if !later.Load() {
 			t.Error("the backlogged inner task did not run")
 		}

@@ -69,7 +69,7 @@ func TestShutdownDeadlineWithBlockedTask(t *testing.T) {
 				t.Errorf("backlogged task %d after the timed-out Shutdown: (%d, %v)", i, v, err)
 			}
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if !finished.Load() {
 			t.Error("Stop returned before the blocked task finished")
 		}
@@ -122,7 +122,7 @@ func TestShutdownLaterStopWaits(t *testing.T) {
 		if ran.Load() != 5 {
 			t.Errorf("%d of 5 backlogged tasks ran", ran.Load())
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 7, Completed: 7})
 	})
 }
@@ -146,7 +146,7 @@ func TestShutdownInTime(t *testing.T) {
 		if d := time.Since(start); d != 3*time.Second {
 			t.Errorf("Shutdown returned after %v, want the 3s the tasks take", d)
 		}
-		s := assertAccounting4(t, p)
+		s := checkStats(t, p)
 		if s.Workers != 0 || s.Started {
 			t.Errorf("after Shutdown: %+v", s)
 		}

@@ -109,7 +109,7 @@ func TestStopNowDropsBacklog(t *testing.T) {
 				t.Errorf("running task %d: (%d, %v)", i, v, err)
 			}
 		}
-		stop4(t, p)
+		stopAndCheck(t, p)
 		if ran.Load() != 0 {
 			t.Errorf("%d dropped or refused tasks ran", ran.Load())
 		}
@@ -168,7 +168,7 @@ func TestStopNeverStartedCancelsBacklog(t *testing.T) {
 					t.Errorf("StopNow returned %d, want 6", n)
 				}
 			} else {
-				stop4(t, p)
+				stopAndCheck(t, p)
 			}
 			wantCanceled4(t, callbacks, futs)
 			if ran.Load() != 0 {
@@ -191,7 +191,7 @@ func TestStopMaxZeroCancelsBacklog(t *testing.T) {
 		callbacks := make(chan error, 2)
 		futs := backlog4(t, p, &ran, callbacks)
 		wantCounts4(t, p, counts4{Submitted: 6, Queued: 6})
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCanceled4(t, callbacks, futs)
 		if ran.Load() != 0 {
 			t.Errorf("%d tasks ran with max 0", ran.Load())
@@ -221,7 +221,7 @@ func TestStopMaxLoweredToZeroWhileDraining(t *testing.T) {
 		}
 		wantCounts4(t, p, counts4{Submitted: 7, Workers: 1, Working: 1, Queued: 6})
 		close(gate)
-		stop4(t, p)
+		stopAndCheck(t, p)
 		wantCanceled4(t, callbacks, futs)
 		if ran.Load() != 0 {
 			t.Errorf("%d tasks ran after max went to 0", ran.Load())
