@@ -66,7 +66,7 @@ func (t *Team) Stop(now bool) Stopping {
 	s.Workers = t.wg
 	if t.state == stateStopping {
 		s.Done = t.done
-		_, s.FromWorker = t.goroutines.Load(goid())
+		s.FromWorker = t.isWorkerGoroutine(goid())
 	}
 	return s
 }

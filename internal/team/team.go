@@ -114,9 +114,12 @@ type Team struct {
 	crowd   int         // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool // written under mu, read without it: more than crowd live workers
 
-	// goroutines holds the ids of worker goroutines that have not returned
-	// yet, quitting ones included: Stop called on one of them must not wait.
-	goroutines sync.Map
+	// gmu guards goroutines: the ids of the worker goroutines that have
+	// not returned yet, quitting ones included. Stop called on one of them
+	// must not wait. A worker registers on its own goroutine, so gmu is its
+	// own lock, taken after mu when both are needed.
+	gmu        sync.Mutex
+	goroutines map[uint64]struct{} // guarded by gmu
 }
 
 // note is a task to report as never run, with the error to report.

@@ -72,7 +72,7 @@ func (e *goroutine) Quit() bool {
 
 func (e *goroutine) loop(wg *sync.WaitGroup) {
 	id := goid()
-	e.t.goroutines.Store(id, struct{}{})
+	e.t.addGoroutine(id)
 	returned := false
 	defer func() {
 		// A Goexit after the worker was told to quit (a cancellation
@@ -80,7 +80,7 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 		if !returned && e.quit.Load() {
 			e.t.Exited(e.w)
 		}
-		e.t.goroutines.Delete(id)
+		e.t.dropGoroutine(id)
 		wg.Done()
 	}()
 	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
@@ -114,7 +114,7 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 // goid returns the id of the calling goroutine. Go has no API for it; the
 // header line of runtime.Stack ("goroutine 42 [running]:") carries it. It is
 // read once per worker and once per Stop, to tell whether Stop was called
-// from one of the pool's own workers.
+// from one of the pool's own workers. It does not allocate.
 func goid() uint64 {
 	var buf [64]byte
 	b := buf[:runtime.Stack(buf[:], false)]
@@ -122,13 +122,40 @@ func goid() uint64 {
 	if len(b) <= prefix {
 		return 0
 	}
-	b = b[prefix:]
-	i := 0
-	for i < len(b) && b[i] >= '0' && b[i] <= '9' {
-		i++
+	var id uint64
+	for _, c := range b[prefix:] {
+		if c < '0' || c > '9' {
+			break
+		}
+		id = id*10 + uint64(c-'0')
 	}
-	id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
 	return id
+}
+
+// addGoroutine records that the worker goroutine id is running.
+func (t *Team) addGoroutine(id uint64) {
+	t.gmu.Lock()
+	if t.goroutines == nil {
+		t.goroutines = make(map[uint64]struct{})
+	}
+	t.goroutines[id] = struct{}{}
+	t.gmu.Unlock()
+}
+
+// dropGoroutine records that the worker goroutine id has returned.
+func (t *Team) dropGoroutine(id uint64) {
+	t.gmu.Lock()
+	delete(t.goroutines, id)
+	t.gmu.Unlock()
+}
+
+// isWorkerGoroutine reports whether id is a worker goroutine of t that has
+// not returned yet.
+func (t *Team) isWorkerGoroutine(id uint64) bool {
+	t.gmu.Lock()
+	defer t.gmu.Unlock()
+	_, ok := t.goroutines[id]
+	return ok
 }
 
 // newWorkerLocked makes a worker; the caller makes it busy or idle.
