@@ -1,5 +1,7 @@
 package team
 
+import "sync"
+
 // entry is one slot of the backlog. A task canceled while waiting (its
 // context ended) leaves an empty slot behind until the head reaches it; it
 // no longer counts as queued.
@@ -15,10 +17,16 @@ const chunkSize = 256
 
 type chunk [chunkSize]entry
 
+// chunks caches empty blocks for reuse by every backlog. A backlog that
+// fills and drains over and over (bursts) reuses its blocks instead of
+// allocating new ones while the old ones wait for the garbage collector;
+// the cache itself is emptied by the collector, so it pins no memory.
+var chunks = sync.Pool{New: func() any { return new(chunk) }}
+
 // backlog is the FIFO of tasks accepted but not yet handed to a worker: a
 // queue of fixed-size blocks. Pushing and popping never copy slots; a block
-// is freed as soon as the head leaves it (one spare is kept for the next
-// block needed), so a burst does not pin its peak memory.
+// goes back to the chunks cache as soon as the head leaves it, so a burst
+// does not pin its peak memory.
 //
 // Every slot ever pushed gets a sequence number; a slot can be found again
 // by that number while it is still queued (see at).
@@ -28,7 +36,6 @@ type backlog struct {
 	head   int    // index of the oldest slot in chunks[c0]
 	n      int    // slots in use
 	first  uint64 // sequence number of the oldest slot
-	spare  *chunk // an empty block kept for the next push that needs one
 }
 
 func (b *backlog) len() int { return b.n }
@@ -38,12 +45,7 @@ func (b *backlog) push(e entry) uint64 {
 	pos := b.head + b.n
 	ci := b.c0 + pos/chunkSize
 	if ci == len(b.chunks) {
-		c := b.spare
-		b.spare = nil
-		if c == nil {
-			c = new(chunk)
-		}
-		b.chunks = append(b.chunks, c)
+		b.chunks = append(b.chunks, chunks.Get().(*chunk))
 	}
 	b.chunks[ci][pos%chunkSize] = e
 	b.n++
@@ -65,17 +67,16 @@ func (b *backlog) pop() (entry, uint64, bool) {
 	b.first++
 	switch {
 	case b.n == 0:
-		// Empty: keep the current block for the next push, drop the rest.
+		// Empty: keep the current block for the next push.
 		b.head = 0
 		clear(b.chunks)
 		b.chunks, b.c0 = append(b.chunks[:0], c), 0
-		b.spare = nil
 	case b.head == chunkSize:
 		// The head left this block: every slot in it is cleared already.
 		b.chunks[b.c0] = nil
 		b.c0++
 		b.head = 0
-		b.spare = c
+		chunks.Put(c)
 		if b.c0 >= 32 && 2*b.c0 >= len(b.chunks) {
 			k := copy(b.chunks, b.chunks[b.c0:])
 			clear(b.chunks[k:])

@@ -34,8 +34,8 @@ func relVal(t *testing.T, e entry) int {
 // relCheckRing checks the backlog's memory (the only helper that knows its
 // layout, a queue of fixed-size blocks): blocks before the head are
 // released, no more blocks are held than the live slots span, and every
-// slot outside the live window, including the spare block, is empty (no
-// reference kept to a task that left).
+// slot outside the live window is empty (no reference kept to a task that
+// left).
 func relCheckRing(t *testing.T, b *backlog) {
 	t.Helper()
 	for i := 0; i < b.c0; i++ {
@@ -61,13 +61,6 @@ func relCheckRing(t *testing.T, b *backlog) {
 			live := pos >= b.head && pos < b.head+b.n
 			if !live && !empty(c[k]) {
 				t.Fatalf("slot %d of block %d, outside the live window, still holds %+v", k, ci, c[k])
-			}
-		}
-	}
-	if b.spare != nil {
-		for k := range b.spare {
-			if !empty(b.spare[k]) {
-				t.Fatalf("the spare block holds %+v", b.spare[k])
 			}
 		}
 	}
@@ -118,7 +111,8 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 }
 
 // A burst grows the backlog block by block and, once drained, leaves at
-// most one block (plus one spare) behind: the peak is not pinned. Under a
+// most one block behind: the peak is not pinned, and every block handed
+// back to the chunks cache is empty. Under a
 // steady flow the block list stays short (the head's index is compacted).
 func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 	var b backlog
@@ -130,7 +124,9 @@ func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 	if held := len(b.chunks) - b.c0; held != burst/chunkSize {
 		t.Fatalf("%d slots in %d blocks, want %d", burst, held, burst/chunkSize)
 	}
+	released := 0
 	for i := 0; i < burst; i++ {
+		head := b.chunks[b.c0]
 		e, _, _ := b.pop()
 		if v := relVal(t, e); v != i {
 			t.Fatalf("popped %d, want %d", v, i)
@@ -138,14 +134,21 @@ func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 		if i%97 == 0 {
 			relCheckRing(t, &b)
 		}
+		if b.len() > 0 && b.chunks[b.c0] != head {
+			released++
+			for k := range head {
+				if !head[k].dropped() {
+					t.Fatalf("block released to the cache after slot %d still holds %+v in slot %d", i, head[k], k)
+				}
+			}
+		}
+	}
+	if released != burst/chunkSize-1 {
+		t.Fatalf("%d blocks released to the cache while draining %d blocks, want %d", released, burst/chunkSize, burst/chunkSize-1)
 	}
 	relCheckRing(t, &b)
-	blocks := len(b.chunks) - b.c0
-	if b.spare != nil {
-		blocks++
-	}
-	if blocks > 2 {
-		t.Fatalf("after a drained burst of %d: %d blocks kept, want at most 2", burst, blocks)
+	if blocks := len(b.chunks) - b.c0; blocks > 1 {
+		t.Fatalf("after a drained burst of %d: %d blocks kept, want at most 1", burst, blocks)
 	}
 	// Steady flow: 300 waiting, 100,000 through.
 	next, want := 0, 0
