@@ -67,6 +67,7 @@ func (t *Team) spinLock() bool {
 }
 
 const (
+	cacheLine   = 64 // bytes; see Team.mu
 	spinTries   = 6  // TryLock attempts per round
 	spinPause   = 16 // pause loop iterations after the first failed attempt, doubling after each (496 in all)
 	yieldRounds = 50 // rounds of a crowded pool's worker before it parks after all

@@ -1,6 +1,7 @@
 package team
 
 import (
+	"reflect"
 	"runtime"
 	"strings"
 	"sync"
@@ -122,4 +123,24 @@ func parkedInLockWorker(dump string) bool {
 		}
 	}
 	return false
+}
+
+// The mutex has a cache line to itself, whatever the Team's alignment: mu
+// is 8 bytes at an offset that is a multiple of 8, so a line holding it
+// starts at most 56 bytes before it, and no other field may overlap the
+// span from there to a line after mu's start.
+func TestMutexHasItsOwnCacheLine(t *testing.T) {
+	typ := reflect.TypeFor[Team]()
+	mu, _ := typ.FieldByName("mu")
+	lo, hi := mu.Offset, mu.Offset+mu.Type.Size()
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Name == "mu" || f.Name == "_" {
+			continue
+		}
+		start, end := f.Offset, f.Offset+f.Type.Size()
+		if start < lo+cacheLine && end > hi-cacheLine {
+			t.Errorf("field %s [%d, %d) is within %d bytes of mu [%d, %d)", f.Name, start, end, cacheLine, lo, hi)
+		}
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // Policy says what a submission does when the bounded backlog is full.
@@ -87,7 +88,15 @@ type Snapshot struct {
 type Team struct {
 	cfg Config // read-only after New except Name and Label, guarded by mu
 
+	// mu has a cache line to itself: the padding keeps every other field
+	// off its line whatever the Team's alignment. Goroutines spinning for
+	// mu (lock.go) then do not pull the holder's data away from it in
+	// the middle of its critical section. Tiny tasks on 2 workers: ~81 ->
+	// ~74 ns each (medians of 12 interleaved runs); putting the hot fields
+	// next to mu instead was slower (~81 vs ~75).
+	_        [cacheLine]byte
 	mu       sync.Mutex
+	_        [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
 	state    state                  // guarded by mu
 	min, max int                    // guarded by mu
 	idle     []*Worker              // guarded by mu; oldest idle first; the last to go idle is reused first
