@@ -114,7 +114,8 @@ func (e *goroutine) loop(wg *sync.WaitGroup) {
 // goid returns the id of the calling goroutine. Go has no API for it; the
 // header line of runtime.Stack ("goroutine 42 [running]:") carries it. It is
 // read once per worker and once per Stop, to tell whether Stop was called
-// from one of the pool's own workers. It does not allocate.
+// from one of the pool's own workers. The digits are parsed in place: the
+// only allocation is buf, which runtime.Stack makes escape.
 func goid() uint64 {
 	var buf [64]byte
 	b := buf[:runtime.Stack(buf[:], false)]
