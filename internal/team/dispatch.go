@@ -65,7 +65,7 @@ func (t *Team) Submit(task Task) error {
 		// Handing over outside the mutex keeps the wake-up of a parked
 		// worker out of the critical section. Nothing else can hand w a
 		// task or quit it meanwhile: it is busy.
-		w.exec.Do(task)
+		w.handOver(task)
 	case ctxDone != nil:
 		t.watch(seq, ctx)
 	}

@@ -17,6 +17,7 @@ type Worker struct {
 	Pool string // the pool's label when the worker was made
 
 	exec      Executor
+	ch        chan Task // a goroutine executor's channel (see handOver); nil for other executors
 	direct    bool      // its executor runs what Team.Run returns; set by the Factory
 	busy      bool      // guarded by Team.mu
 	pos       int       // guarded by Team.mu; index in Team.workers
@@ -27,7 +28,9 @@ type Worker struct {
 // or run user code. The team calls Quit with its mutex held, and Do either
 // with it held or, for a worker it has just counted busy, right after
 // releasing it (no other task can be handed to that worker, nor can it be
-// told to quit, until it finishes the task).
+// told to quit, until it finishes the task). For the executors of
+// Goroutines, the team sends on their channel instead of calling Do
+// (Worker.handOver); Do does the same.
 type Executor interface {
 	// Do hands task over. The executor later calls Team.Run(w, task) on the
 	// goroutine that executes it, in hand-over order.
@@ -46,7 +49,7 @@ type Factory func(t *Team, w *Worker) Executor
 // when the worker is made, ended by Quit or by a task calling Goexit.
 func Goroutines(t *Team, w *Worker) Executor {
 	e := &goroutine{t: t, w: w, ch: make(chan Task, 1)}
-	w.direct = true
+	w.direct, w.ch = true, e.ch
 	wg := t.wg // the current generation's; Stop waits on it
 	wg.Add(1)
 	go e.loop(wg)
@@ -62,7 +65,21 @@ type goroutine struct {
 	quit atomic.Bool // set by Quit
 }
 
-func (e *goroutine) Do(task Task) { e.ch <- task }
+func (e *goroutine) Do(task Task) { e.ch <- task } // what handOver does for it
+
+// handOver gives task to w's executor, as Executor.Do does. For a real
+// worker it sends on the channel directly: the hand-over to an idle worker
+// is on the latency path of every submission to an idle pool, and skipping
+// the interface call and the executor's own record there saves a cache
+// miss (bench latency p50, three sets of 10-12 interleaved runs: medians
+// 689-771 -> 670-697 ns).
+func (w *Worker) handOver(task Task) {
+	if w.ch != nil {
+		w.ch <- task
+		return
+	}
+	w.exec.Do(task)
+}
 
 func (e *goroutine) Quit() bool {
 	e.quit.Store(true)
@@ -178,7 +195,7 @@ func (t *Team) newWorkerLocked() *Worker {
 // handLocked gives task to w, which is not busy and not idle.
 func (t *Team) handLocked(w *Worker, task Task) {
 	t.busyLocked(w)
-	w.exec.Do(task)
+	w.handOver(task)
 }
 
 // busyLocked counts w, which is neither busy nor idle, as busy.
