@@ -12,15 +12,19 @@ import (
 
 // Worker is the team's record of one worker. Its executor does the work.
 type Worker struct {
+	// The fields that a hand-over and a task's end touch come first, on
+	// one cache line: bench latency p50 ~649-681 -> ~625-640 ns (two sets
+	// of 10-12 interleaved runs), tiny tasks on 10,000 workers ~198 -> ~172.
+	ch     chan Task // a goroutine executor's channel (see handOver); nil for other executors
+	busy   bool      // guarded by Team.mu
+	direct bool      // its executor runs what Team.Run returns; set by the Factory
+	pos    int       // guarded by Team.mu; index in Team.workers
+	exec   Executor
+
 	ID   int    // unique within the team's life, from 1
 	Name string // PoolThread-<label>-<ID>
 	Pool string // the pool's label when the worker was made
 
-	exec      Executor
-	ch        chan Task // a goroutine executor's channel (see handOver); nil for other executors
-	direct    bool      // its executor runs what Team.Run returns; set by the Factory
-	busy      bool      // guarded by Team.mu
-	pos       int       // guarded by Team.mu; index in Team.workers
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
 }
 
