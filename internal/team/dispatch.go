@@ -86,7 +86,7 @@ func (t *Team) canRunNowLocked() bool {
 	if t.state != stateRunning || t.queued > 0 {
 		return false
 	}
-	return len(t.idle) > 0 || t.workersLocked() < t.max
+	return t.waiters > 0 || t.workersLocked() < t.max
 }
 
 // dispatchLocked places an accepted task (SPEC A4, A6): to an idle worker,

@@ -4,7 +4,11 @@ import "time"
 
 // The idle set. Idle workers are kept in the order they went idle: new work
 // takes the most recent one (its stack is warm), and the idle timeout
-// retires the oldest ones first. With an idle timeout, one timer per pool
+// retires the oldest ones first. The list runs through the workers' own
+// records (Worker.newer, Worker.older), on the cache line a hand-over
+// touches anyway, rather than through a slice whose slots would be one
+// more line to fetch on every hand-over (bench latency p50 ~667-786 ->
+// ~618-646 ns in three of four sets of 12 interleaved runs). With an idle timeout, one timer per pool
 // is armed for the moment the oldest idle worker is due, and only while
 // some idle worker could exit (the pool has more than min workers): no
 // timer runs, and no goroutine exists for it, while no worker is idle.
@@ -14,7 +18,14 @@ func (t *Team) idleLocked(w *Worker) {
 	if t.cfg.IdleTimeout > 0 {
 		w.idleSince = time.Now()
 	}
-	t.idle = append(t.idle, w)
+	w.older = t.idleNew
+	if w.older != nil {
+		w.older.newer = w
+	} else {
+		t.idleOld = w
+	}
+	t.idleNew = w
+	t.waiters++
 	if n := t.workersLocked(); n > t.peak {
 		t.peak = n
 	}
@@ -24,16 +35,35 @@ func (t *Team) idleLocked(w *Worker) {
 // popIdleLocked takes the most recently idled worker, or nil; it is then
 // neither idle nor busy.
 func (t *Team) popIdleLocked() *Worker {
-	last := len(t.idle) - 1
-	if last < 0 {
+	w := t.idleNew
+	if w == nil {
 		return nil
 	}
-	w := t.idle[last]
-	t.idle[last] = nil
-	t.idle = t.idle[:last]
-	if last == 0 {
+	t.idleNew = w.older
+	if w.older != nil {
+		w.older.newer = nil
+		w.older = nil
+	} else {
+		t.idleOld = nil
+	}
+	t.waiters--
+	if t.waiters == 0 {
 		t.disarmIdleLocked()
 	}
+	return w
+}
+
+// popOldestIdleLocked takes the worker idle the longest; there is one.
+func (t *Team) popOldestIdleLocked() *Worker {
+	w := t.idleOld
+	t.idleOld = w.newer
+	if w.newer != nil {
+		w.newer.older = nil
+		w.newer = nil
+	} else {
+		t.idleNew = nil
+	}
+	t.waiters--
 	return w
 }
 
@@ -42,12 +72,12 @@ func (t *Team) popIdleLocked() *Worker {
 // exit.
 func (t *Team) armIdleLocked() {
 	d := t.cfg.IdleTimeout
-	if d <= 0 || t.timer != nil || len(t.idle) == 0 || t.workersLocked() <= t.min {
+	if d <= 0 || t.timer != nil || t.idleOld == nil || t.workersLocked() <= t.min {
 		return
 	}
 	t.timerSeq++
 	seq := t.timerSeq
-	wait := time.Until(t.idle[0].idleSince.Add(d))
+	wait := time.Until(t.idleOld.idleSince.Add(d))
 	t.timer = time.AfterFunc(wait, func() { t.expire(seq) })
 }
 
@@ -71,16 +101,10 @@ func (t *Team) expire(seq uint64) {
 	} else {
 		t.timer = nil
 		now := time.Now()
-		k := 0
-		for k < len(t.idle) && t.workersLocked()-k > t.min &&
-			!now.Before(t.idle[k].idleSince.Add(t.cfg.IdleTimeout)) {
-			k++
+		for t.idleOld != nil && t.workersLocked() > t.min &&
+			!now.Before(t.idleOld.idleSince.Add(t.cfg.IdleTimeout)) {
+			t.quitLocked(t.popOldestIdleLocked())
 		}
-		for _, w := range t.idle[:k] {
-			t.quitLocked(w)
-		}
-		t.idle = append(t.idle[:0], t.idle[k:]...)
-		clear(t.idle[len(t.idle) : len(t.idle)+k])
 		t.armIdleLocked()
 	}
 	t.checkDoneLocked()

@@ -43,7 +43,7 @@ func (t *Team) Adjust(lo, hi int) {
 	if t.state != stateRunning && t.state != stateStopping {
 		return
 	}
-	for t.workersLocked() > t.max && len(t.idle) > 0 {
+	for t.workersLocked() > t.max && t.waiters > 0 {
 		t.quitLocked(t.popIdleLocked())
 	}
 	t.drainLocked()

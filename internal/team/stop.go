@@ -55,7 +55,7 @@ func (t *Team) Stop(now bool) Stopping {
 		t.state = stateStopping
 		t.done = make(chan struct{})
 		t.roomLocked() // blocked submitters see the stop
-		for len(t.idle) > 0 {
+		for t.waiters > 0 {
 			t.quitLocked(t.popIdleLocked())
 		}
 	}

@@ -110,7 +110,9 @@ type Team struct {
 	min, max int                    // guarded by mu
 	peak     int                    // guarded by mu
 	toShrink int                    // guarded by mu; shrink requests waiting for a busy worker
-	idle     []*Worker              // guarded by mu; oldest idle first; the last to go idle is reused first
+	waiters  int                    // guarded by mu; idle workers, listed from idleNew to idleOld (idle.go)
+	idleNew  *Worker                // guarded by mu; the last worker to go idle: reused first
+	idleOld  *Worker                // guarded by mu; the worker idle the longest: times out first
 	counts   Counters               // guarded by mu
 	backlog  backlog                // guarded by mu
 	room     chan struct{}          // guarded by mu; closed when backlog room appears
@@ -187,7 +189,7 @@ func deliver(notes []note) {
 }
 
 // workersLocked is the number of live workers, idle and busy.
-func (t *Team) workersLocked() int { return len(t.idle) + t.busy }
+func (t *Team) workersLocked() int { return t.waiters + t.busy }
 
 // Snapshot returns the team's state, taken at one instant.
 func (t *Team) Snapshot() Snapshot {
@@ -196,7 +198,7 @@ func (t *Team) Snapshot() Snapshot {
 	return Snapshot{
 		Min: t.min, Max: t.max,
 		Started: t.state == stateRunning,
-		Workers: t.workersLocked(), Working: t.busy, Waiters: len(t.idle),
+		Workers: t.workersLocked(), Working: t.busy, Waiters: t.waiters,
 		Queued: t.queued, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
 		Counters: t.counts,
 	}

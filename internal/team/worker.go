@@ -20,6 +20,8 @@ type Worker struct {
 	direct bool      // its executor runs what Team.Run returns; set by the Factory
 	pos    int       // guarded by Team.mu; index in Team.workers
 	exec   Executor
+	// guarded by Team.mu; while w is idle, its neighbours in the idle list
+	newer, older *Worker
 
 	ID   int    // unique within the team's life, from 1
 	Name string // PoolThread-<label>-<ID>
