@@ -39,32 +39,27 @@ func (t *Team) popIdleLocked() *Worker {
 	if w == nil {
 		return nil
 	}
-	t.idleNew = w.older
-	if w.older != nil {
-		w.older.newer = nil
-		w.older = nil
-	} else {
-		t.idleOld = nil
-	}
-	t.waiters--
+	t.unlinkIdleLocked(w)
 	if t.waiters == 0 {
 		t.disarmIdleLocked()
 	}
 	return w
 }
 
-// popOldestIdleLocked takes the worker idle the longest; there is one.
-func (t *Team) popOldestIdleLocked() *Worker {
-	w := t.idleOld
-	t.idleOld = w.newer
-	if w.newer != nil {
-		w.newer.older = nil
-		w.newer = nil
+// unlinkIdleLocked takes the idle worker w off the idle list.
+func (t *Team) unlinkIdleLocked(w *Worker) {
+	if w.older != nil {
+		w.older.newer = w.newer
 	} else {
-		t.idleNew = nil
+		t.idleOld = w.newer
 	}
+	if w.newer != nil {
+		w.newer.older = w.older
+	} else {
+		t.idleNew = w.older
+	}
+	w.newer, w.older = nil, nil
 	t.waiters--
-	return w
 }
 
 // armIdleLocked arms the idle timer for the oldest idle worker if the pool
@@ -103,7 +98,9 @@ func (t *Team) expire(seq uint64) {
 		now := time.Now()
 		for t.idleOld != nil && t.workersLocked() > t.min &&
 			!now.Before(t.idleOld.idleSince.Add(t.cfg.IdleTimeout)) {
-			t.quitLocked(t.popOldestIdleLocked())
+			w := t.idleOld
+			t.unlinkIdleLocked(w)
+			t.quitLocked(w)
 		}
 		t.armIdleLocked()
 	}
