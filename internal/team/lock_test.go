@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 )
 
 // A crowded pool's workers may take the mutex through lockWorker's yield
@@ -142,5 +143,24 @@ func TestMutexHasItsOwnCacheLine(t *testing.T) {
 		if start < lo+cacheLine && end > hi-cacheLine {
 			t.Errorf("field %s [%d, %d) is within %d bytes of mu [%d, %d)", f.Name, start, end, cacheLine, lo, hi)
 		}
+	}
+}
+
+// A Worker's hot fields (hand-over, task end, idle list) fit in its first
+// cache line, and the record is in the 128-byte size class, whose objects
+// start on a line.
+func TestWorkerHotFieldsShareALine(t *testing.T) {
+	var w Worker
+	if end := unsafe.Offsetof(w.older) + unsafe.Sizeof(w.older); end > cacheLine {
+		t.Errorf("the hot fields end at byte %d, past the first line", end)
+	}
+	for _, off := range []uintptr{unsafe.Offsetof(w.ch), unsafe.Offsetof(w.busy), unsafe.Offsetof(w.pos), unsafe.Offsetof(w.exec), unsafe.Offsetof(w.newer)} {
+		if off >= cacheLine {
+			t.Errorf("a hot field at byte %d is past the first line", off)
+		}
+	}
+	// Sizes 113-128 are allocated in the 128-byte class.
+	if size := unsafe.Sizeof(w); size <= 112 || size > 128 {
+		t.Errorf("Worker is %d bytes, not in the 128-byte size class: its records may no longer start on a line", size)
 	}
 }
