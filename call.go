@@ -100,18 +100,10 @@ func fault(r any) error {
 	return &PanicError{Value: r, Stack: debug.Stack()}
 }
 
-// runFunc runs a fire-and-forget task, logging a panic or Goexit.
-func (p *Pool) runFunc(f func()) (failed bool) {
-	normal := false
-	defer func() {
-		if !normal {
-			p.logFault("threadpool: task failed with nobody to report to", fault(recover()))
-			failed = true
-		}
-	}()
-	f()
-	normal = true
-	return false
+// funcFailed logs a fire-and-forget task's panic or Goexit (recovered is
+// nil): there is nobody else to report it to.
+func (p *Pool) funcFailed(recovered any) {
+	p.logFault("threadpool: task failed with nobody to report to", fault(recovered))
 }
 
 // logFault logs err once at Error level, with the stack of a panic.

@@ -46,7 +46,7 @@ func New(min, max int, opts ...Option) (*Pool, error) {
 	}
 	s.Label = label(s.Name)
 	p := &Pool{}
-	s.RunFunc = p.runFunc
+	s.FuncFailed = p.funcFailed
 	p.t = team.New(min, max, s)
 	return p, nil
 }

@@ -202,40 +202,87 @@ const (
 
 // Run executes task for worker w on the calling goroutine, then reports w
 // free. A Submit task whose context ended before it started is canceled
-// instead. If the task ends the goroutine (runtime.Goexit), Run reports the
-// task failed and w dead, and the team replaces w; the Goexit goes on.
+// instead. A fire-and-forget task that panics is reported through
+// Config.FuncFailed and counted failed, and w goes on. If the task ends the
+// goroutine (runtime.Goexit), Run reports the task failed and w dead, and
+// the team replaces w; the Goexit goes on.
 //
 // For a worker whose executor runs tasks directly (Worker.direct), Run may
 // return the worker's next task instead of handing it over with Do: the
 // caller runs it next, saving a round trip through the executor.
+//
+// A fire-and-forget function is called from Run itself, which recovers its
+// panic: no frame stands between the worker's loop, Run and the function.
+// With a thousand workers each returns to a stack it left a millisecond
+// ago, mostly out of cache, so every frame on the way costs a miss.
 func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
-	dead := true
+	f, isFunc := task.fn()
+	normal := false
 	defer func() {
-		if dead {
-			t.finish(w, failed, true)
+		if normal {
+			return
 		}
+		// A Job recovers its own panics: only a function's get here.
+		r := recover()
+		if isFunc && t.cfg.FuncFailed != nil {
+			t.cfg.FuncFailed(r)
+		}
+		if r != nil { // a panic: the worker goes on
+			next, more = t.finish(w, failed, false)
+			return
+		}
+		t.finish(w, failed, true) // runtime.Goexit: the goroutine ends
 	}()
-	out := t.exec(task)
-	dead = false
+	out := completed
+	if isFunc {
+		f()
+	} else {
+		out = runJob(task.job)
+	}
+	normal = true
 	return t.finish(w, out, false)
 }
 
-// exec runs task and tells how it ended.
+// exec runs task, recovering a function's panic, and tells how it ended.
 func (t *Team) exec(task Task) outcome {
 	if f, ok := task.fn(); ok {
-		if t.cfg.RunFunc(f) {
+		if t.callFunc(f) {
 			return failed
 		}
 		return completed
 	}
-	if ctx := task.job.Context(); ctx != nil && ctx.Err() != nil {
-		task.job.Cancel(canceledError(ctx))
+	return runJob(task.job)
+}
+
+// runJob runs j, or cancels it if its context has ended, and tells how it
+// ended. A Job recovers its own panics.
+func runJob(j Job) outcome {
+	if ctx := j.Context(); ctx != nil && ctx.Err() != nil {
+		j.Cancel(canceledError(ctx))
 		return canceled
 	}
-	if task.job.Run() {
+	if j.Run() {
 		return failed
 	}
 	return completed
+}
+
+// callFunc calls a fire-and-forget function, reporting a panic or Goexit
+// through Config.FuncFailed; it reports whether f failed.
+func (t *Team) callFunc(f func()) (failed bool) {
+	normal := false
+	defer func() {
+		if !normal {
+			r := recover()
+			if t.cfg.FuncFailed != nil {
+				t.cfg.FuncFailed(r)
+			}
+			failed = true
+		}
+	}()
+	f()
+	normal = true
+	return false
 }
 
 // runInCaller runs task on the submitting goroutine (CallerRuns policy). It

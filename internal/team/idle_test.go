@@ -9,7 +9,7 @@ import (
 // the longest is at the other end (the idle timeout retires it first), and
 // taking workers off anywhere keeps both directions and the count right.
 func TestIdleListOrder(t *testing.T) {
-	tm := New(0, 10, Config{RunFunc: func(f func()) bool { f(); return false }})
+	tm := New(0, 10, Config{})
 	ws := make([]*Worker, 4)
 	for i := range ws {
 		ws[i] = &Worker{ID: i + 1}

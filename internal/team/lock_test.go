@@ -16,7 +16,7 @@ import (
 // follows the number of workers both ways.
 func TestCrowdedWorkersLockByYielding(t *testing.T) {
 	const workers, submitters, perSubmitter = 64, 4, 5000
-	tm := New(0, workers, Config{RunFunc: func(f func()) bool { f(); return false }})
+	tm := New(0, workers, Config{})
 	tm.spin, tm.crowd = true, 8 // as on a machine with one processor per 8 of these workers
 	if err := tm.Start(); err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func TestCrowdedWorkersLockByYielding(t *testing.T) {
 // test holds the mutex while the worker's task ends, and releases it only
 // once the worker is blocked in Lock.
 func TestCrowdedWorkerParksAfterItsYieldRounds(t *testing.T) {
-	tm := New(0, 1, Config{RunFunc: func(f func()) bool { f(); return false }})
+	tm := New(0, 1, Config{})
 	tm.spin, tm.crowd = true, 0 // crowded from the first worker, whatever GOMAXPROCS is
 	if err := tm.Start(); err != nil {
 		t.Fatal(err)

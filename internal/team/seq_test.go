@@ -21,8 +21,7 @@ func (j *recordJob) Context() context.Context { return j.ctx }
 // reused within a team's life.
 func TestStaleWatchAfterRestartFindsNothing(t *testing.T) {
 	m := &Memory{}
-	tm := New(0, 1, Config{NewExecutor: m.Factory(), Synchronous: true,
-		RunFunc: func(f func()) bool { f(); return false }})
+	tm := New(0, 1, Config{NewExecutor: m.Factory(), Synchronous: true})
 	_ = tm.Start()
 	ctx1, cancel1 := context.WithCancel(context.Background())
 	_ = tm.Submit(FuncTask(func() {}))

@@ -24,7 +24,7 @@ type Task struct {
 }
 
 // FuncTask makes the Task of a fire-and-forget function (CallInThread). Its
-// outcome is only counted (and a panic logged by Config.RunFunc).
+// outcome is only counted (and a panic reported to Config.FuncFailed).
 func FuncTask(f func()) Task { return Task{job: funcJob(f)} }
 
 // JobTask makes the Task of a Job: a task whose outcome is reported to
@@ -33,11 +33,11 @@ func JobTask(j Job) Task { return Task{job: j} }
 
 // funcJob carries a fire-and-forget function as a Job. A func value is one
 // pointer, so the conversion to the interface does not allocate. The team
-// runs it through Config.RunFunc (which recovers its panics), never
-// through Run; it has no receiver to cancel and no context.
+// calls it itself (Team.Run, Team.callFunc) and recovers its panics, never
+// through Job.Run; it has no receiver to cancel and no context.
 type funcJob func()
 
-func (funcJob) Run() bool                { panic("team: a funcJob runs through Config.RunFunc") }
+func (funcJob) Run() bool                { panic("team: a funcJob is called by the team, not through Run") }
 func (funcJob) Cancel(error)             {}
 func (funcJob) Context() context.Context { return nil }
 

@@ -43,9 +43,13 @@ type Config struct {
 	// NewExecutor creates the executor of each new worker; nil means one
 	// goroutine per worker (Goroutines).
 	NewExecutor Factory
-	// RunFunc runs a fire-and-forget task on the calling goroutine,
-	// recovering (and reporting) its panics; it reports whether it failed.
-	RunFunc func(f func()) (failed bool)
+	// FuncFailed reports a fire-and-forget task that panicked (recovered
+	// is what recover returned) or called runtime.Goexit (recovered is
+	// nil). It is called on the task's goroutine by a deferred call, before
+	// the panic unwinds, so a stack taken there shows the panicking
+	// function; never with the mutex held. Nil means such faults are only
+	// counted.
+	FuncFailed func(recovered any)
 
 	// Synchronous executors run tasks only when a test tells them to
 	// (Memory): a stop is begun but never waited for.
