@@ -6,18 +6,23 @@ import "sync"
 // A6), as a second floor: a task goes to an idle worker if there is one,
 // else to a new worker while under Size, else to the back of an unbounded
 // FIFO. One mutex, a stack of idle workers (the last to go idle is reused
-// first), one channel per worker, a slice as the queue. No counters, no
-// panic handling, no stop protocol beyond Close: it shows what the rule
-// itself costs, apart from everything else threadpool does.
+// first), one channel per worker, and a queue of fixed-size blocks that
+// are dropped as the head leaves them, so a backlog costs one word per
+// waiting task and no copying. No counters, no panic handling, no stop
+// protocol beyond Close: it shows what the rule itself costs, in time and
+// in memory, apart from everything else threadpool does.
 func init() { register("lazy", newLazy) }
+
+const lazyBlock = 256 // tasks per block of the queue
 
 type lazyPool struct {
 	mu      sync.Mutex
 	size    int
 	workers int
 	idle    []chan func()
-	queue   []func()
+	blocks  [][]func() // blocks[0][head] is the oldest waiting task
 	head    int
+	n       int // waiting tasks
 	closed  bool
 	wg      sync.WaitGroup
 }
@@ -46,7 +51,12 @@ func (p *lazyPool) submit(f func()) {
 		go p.work(ch)
 		return
 	}
-	p.queue = append(p.queue, f)
+	pos := p.head + p.n
+	if pos/lazyBlock == len(p.blocks) {
+		p.blocks = append(p.blocks, make([]func(), lazyBlock))
+	}
+	p.blocks[pos/lazyBlock][pos%lazyBlock] = f
+	p.n++
 	p.mu.Unlock()
 }
 
@@ -65,12 +75,16 @@ func (p *lazyPool) work(ch chan func()) {
 func (p *lazyPool) next(ch chan func()) func() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.head < len(p.queue) {
-		f := p.queue[p.head]
-		p.queue[p.head] = nil
+	if p.n > 0 {
+		b := p.blocks[0]
+		f := b[p.head]
+		b[p.head] = nil
 		p.head++
-		if p.head == len(p.queue) {
-			p.queue, p.head = p.queue[:0], 0
+		p.n--
+		if p.head == lazyBlock {
+			p.blocks[0] = nil
+			p.blocks = p.blocks[1:]
+			p.head = 0
 		}
 		return f
 	}
