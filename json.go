@@ -44,7 +44,7 @@ func (p *Pool) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return err
 		}
-		p.t = fresh.t // fresh's own methods (its RunFunc) share this team
+		p.t = fresh.t // fresh's own methods (its FuncFailed) share this team: they read only fresh.t
 		return nil
 	}
 	lbl := "" // an unchanged name keeps the label, so worker names stay
