@@ -222,16 +222,21 @@ func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
 		if normal {
 			return
 		}
-		// A Job recovers its own panics: only a function's get here.
-		r := recover()
-		if isFunc && t.cfg.FuncFailed != nil {
-			t.cfg.FuncFailed(r)
+		// Only a function's panic is recovered here. A Job recovers its
+		// own; one that escapes it anyway goes on, as a crash, rather than
+		// be swallowed.
+		var r any
+		if isFunc {
+			r = recover()
+			if t.cfg.FuncFailed != nil {
+				t.cfg.FuncFailed(r)
+			}
 		}
-		if r != nil { // a panic: the worker goes on
+		if r != nil { // a function's panic: the worker goes on
 			next, more = t.finish(w, failed, false)
 			return
 		}
-		t.finish(w, failed, true) // runtime.Goexit: the goroutine ends
+		t.finish(w, failed, true) // runtime.Goexit or a Job's panic: the goroutine ends
 	}()
 	out := completed
 	if isFunc {
