@@ -207,7 +207,7 @@ const (
 // goroutine (runtime.Goexit), Run reports the task failed and w dead, and
 // the team replaces w; the Goexit goes on.
 //
-// For a worker whose executor runs tasks directly (Worker.direct), Run may
+// For a worker whose executor runs tasks directly (Team.direct), Run may
 // return the worker's next task instead of handing it over with Do: the
 // caller runs it next, saving a round trip through the executor.
 //
@@ -317,21 +317,38 @@ func (t *Team) countLocked(out outcome) {
 	}
 }
 
-// finish is the end of a task on worker w: w is free again, or dead. It
-// returns w's next task when recycleLocked kept it for a direct worker.
+// finish is the end of a task on worker w: w is free again, or dead. When
+// the team's workers run what finish returns (Team.direct) and w goes on
+// with the oldest backlogged task, finish returns that task.
 func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) {
 	t.lockWorker()
+	t.countLocked(out)
+	if t.direct && !dead && t.continueLocked() {
+		// w stays busy with its next task: no count changes, and w's own
+		// record is not touched. In a pool of many workers that record
+		// is seldom in cache when a task ends.
+		next, _ = t.popLocked()
+		t.unlock()
+		return next, true
+	}
 	t.busy--
 	w.busy = false
-	t.countLocked(out)
 	if dead {
 		t.forgetLocked(w)
 		w = nil
 	}
-	next, more = t.recycleLocked(w)
+	t.recycleLocked(w)
 	t.checkDoneLocked()
 	t.unlock()
-	return next, more
+	return Task{}, false
+}
+
+// continueLocked reports whether a busy worker whose task has just ended
+// takes the oldest backlogged task next: what recycleLocked would decide
+// for it, without counting it free first.
+func (t *Team) continueLocked() bool {
+	return t.queued > 0 && t.workersLocked() <= t.max &&
+		(t.state == stateRunning || t.state == stateStopping)
 }
 
 // recycleLocked decides what the free worker w does next (Twisted's
@@ -341,11 +358,9 @@ func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) 
 //
 // In order: a worker above max quits (this also pays one shrink request);
 // else it takes the oldest backlogged task; else it pays a shrink request by
-// quitting; else, during a stop, it quits; else it waits for work.
-//
-// When w is a direct worker that takes a backlogged task, the task is
-// returned for w to run next rather than handed over.
-func (t *Team) recycleLocked(w *Worker) (next Task, more bool) {
+// quitting; else, during a stop, it quits; else it waits for work. (finish
+// decides the second case itself for a direct worker: continueLocked.)
+func (t *Team) recycleLocked(w *Worker) {
 	quit := func() {
 		if w != nil {
 			t.quitLocked(w)
@@ -359,10 +374,6 @@ func (t *Team) recycleLocked(w *Worker) (next Task, more bool) {
 		quit()
 	case t.queued > 0:
 		task, _ := t.popLocked()
-		if w != nil && w.direct {
-			t.busyLocked(w)
-			return task, true
-		}
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
@@ -378,5 +389,4 @@ func (t *Team) recycleLocked(w *Worker) (next Task, more bool) {
 		}
 		t.idleLocked(w)
 	}
-	return Task{}, false
 }

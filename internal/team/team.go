@@ -132,6 +132,7 @@ type Team struct {
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
 	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
+	direct  bool        // read-only; the workers are Goroutines, which run what Run returns
 	spin    bool        // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
 	crowd   int         // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool // written under mu, read without it: more than crowd live workers
@@ -153,11 +154,12 @@ type note struct {
 // New returns a team with the given sizes, not started. Sizes are checked
 // by the caller.
 func New(lo, hi int, cfg Config) *Team {
-	if cfg.NewExecutor == nil {
+	direct := cfg.NewExecutor == nil
+	if direct {
 		cfg.NewExecutor = Goroutines
 	}
 	procs := runtime.GOMAXPROCS(0)
-	return &Team{cfg: cfg, min: lo, max: hi, spin: procs > 1, crowd: crowdFactor * procs}
+	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
 }
 
 // unlock releases mu, then does what the locked steps left for after it:

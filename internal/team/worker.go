@@ -15,11 +15,10 @@ type Worker struct {
 	// The fields that a hand-over and a task's end touch come first, on
 	// one cache line: bench latency p50 ~649-681 -> ~625-640 ns (two sets
 	// of 10-12 interleaved runs), tiny tasks on 10,000 workers ~198 -> ~172.
-	ch     chan Task // a goroutine executor's channel (see handOver); nil for other executors
-	busy   bool      // guarded by Team.mu
-	direct bool      // its executor runs what Team.Run returns; set by the Factory
-	pos    int       // guarded by Team.mu; index in Team.workers
-	exec   Executor
+	ch   chan Task // a goroutine executor's channel (see handOver); nil for other executors
+	busy bool      // guarded by Team.mu
+	pos  int       // guarded by Team.mu; index in Team.workers
+	exec Executor
 	// guarded by Team.mu; while w is idle, its neighbours in the idle list
 	newer, older *Worker
 
@@ -55,7 +54,7 @@ type Factory func(t *Team, w *Worker) Executor
 // when the worker is made, ended by Quit or by a task calling Goexit.
 func Goroutines(t *Team, w *Worker) Executor {
 	e := &goroutine{t: t, w: w, ch: make(chan Task, 1)}
-	w.direct, w.ch = true, e.ch
+	w.ch = e.ch
 	wg := t.wg // the current generation's; Stop waits on it
 	wg.Add(1)
 	go e.loop(wg)
