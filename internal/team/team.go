@@ -41,7 +41,10 @@ type Config struct {
 	Label string // stands in for Name in worker names and pprof labels
 
 	// NewExecutor creates the executor of each new worker; nil means one
-	// goroutine per worker (Goroutines).
+	// goroutine per worker (Goroutines), whose loop also runs the next
+	// backlogged task that Run returns (Team.direct). Any other factory,
+	// Goroutines passed explicitly included, gets every task through
+	// Executor.Do.
 	NewExecutor Factory
 	// FuncFailed reports a fire-and-forget task that panicked (recovered
 	// is what recover returned) or called runtime.Goexit (recovered is
