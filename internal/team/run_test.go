@@ -82,3 +82,36 @@ func TestRunLetsAJobsPanicGoOn(t *testing.T) {
 		t.Fatalf("after the escaped panic: %+v, %d workers made; want the worker replaced", s, m.Created())
 	}
 }
+
+// Real goroutine workers of a team that does not know them as direct
+// (Goroutines passed as the factory) get each backlogged task handed over
+// through their channel instead of from Run; every task still runs once.
+func TestGoroutinesHandedEachTask(t *testing.T) {
+	tm := New(0, 2, Config{NewExecutor: Goroutines})
+	if tm.direct {
+		t.Fatal("a team with an explicit factory is direct")
+	}
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 200
+	var ran [n]int32
+	gate := make(chan struct{})
+	for i := range n {
+		_ = tm.Submit(FuncTask(func() { <-gate; ran[i]++ }))
+	}
+	if s := tm.Snapshot(); s.Working != 2 || s.Queued != n-2 {
+		t.Fatalf("before the gate: %+v", s)
+	}
+	close(gate)
+	st := tm.Stop(false)
+	st.Wait(nil)
+	for i, r := range ran {
+		if r != 1 {
+			t.Fatalf("task %d ran %d times", i, r)
+		}
+	}
+	if s := tm.Snapshot(); s.Completed != n || s.Workers != 0 {
+		t.Fatalf("after the stop: %+v", s)
+	}
+}
