@@ -7,7 +7,9 @@ import (
 
 // The idle list: the last worker to go idle is taken first, the one idle
 // the longest is at the other end (the idle timeout retires it first), and
-// taking workers off anywhere keeps both directions and the count right.
+// taking workers off either end keeps both directions and the count right.
+// (The newest worker's newer link is not kept: the walk from the oldest
+// stops at the newest.)
 func TestIdleListOrder(t *testing.T) {
 	tm := New(0, 10, Config{})
 	ws := make([]*Worker, 4)
@@ -24,6 +26,9 @@ func TestIdleListOrder(t *testing.T) {
 		}
 		for w := tm.idleOld; w != nil; w = w.newer {
 			fromOld = append(fromOld, w.ID)
+			if w == tm.idleNew {
+				break
+			}
 		}
 		slices.Reverse(fromOld)
 		if !slices.Equal(fromNew, want) || !slices.Equal(fromOld, want) || tm.waiters != len(want) {
@@ -39,16 +44,43 @@ func TestIdleListOrder(t *testing.T) {
 		t.Fatalf("popped %+v, want worker 4 unlinked", w)
 	}
 	check(3, 2, 1)
-	tm.unlinkIdleLocked(ws[1]) // from the middle
-	check(3, 1)
 	tm.idleLocked(ws[3])
-	check(4, 3, 1)
-	tm.unlinkIdleLocked(tm.idleOld) // as expire does
+	check(4, 3, 2, 1)
+	if w := tm.popOldestIdleLocked(); w != ws[0] || w.newer != nil || w.older != nil {
+		t.Fatalf("popped %+v as the oldest, want worker 1 unlinked", w)
+	}
+	check(4, 3, 2)
+	if w := tm.popOldestIdleLocked(); w != ws[1] {
+		t.Fatalf("popped %+v as the oldest, want worker 2", w)
+	}
 	check(4, 3)
 	for _, want := range []*Worker{ws[3], ws[2], nil} {
 		if w := tm.popIdleLocked(); w != want {
 			t.Fatalf("popped %+v, want %+v", w, want)
 		}
+	}
+	check()
+	tm.idleLocked(ws[0])
+	check(1)
+	if w := tm.popOldestIdleLocked(); w != ws[0] {
+		t.Fatalf("popped %+v as the oldest of one, want worker 1", w)
+	}
+	check()
+	// The newest was taken, leaving a stale newer link on the next one;
+	// pushing again and taking from the oldest end must not follow it.
+	tm.idleLocked(ws[0])
+	tm.idleLocked(ws[1])
+	tm.idleLocked(ws[2])
+	if w := tm.popIdleLocked(); w != ws[2] {
+		t.Fatalf("popped %+v, want worker 3", w)
+	}
+	check(2, 1)
+	if w := tm.popOldestIdleLocked(); w != ws[0] {
+		t.Fatalf("popped %+v as the oldest, want worker 1", w)
+	}
+	check(2)
+	if w := tm.popOldestIdleLocked(); w != ws[1] {
+		t.Fatalf("popped %+v as the oldest, want worker 2", w)
 	}
 	check()
 }

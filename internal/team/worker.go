@@ -19,7 +19,9 @@ type Worker struct {
 	busy bool      // guarded by Team.mu
 	pos  int       // guarded by Team.mu; index in Team.workers
 	exec Executor
-	// guarded by Team.mu; while w is idle, its neighbours in the idle list
+	// guarded by Team.mu; while w is idle, its neighbours in the idle list.
+	// The newest idle worker's newer link is not kept: when the newest is
+	// taken (popIdleLocked), the next one's still points at it.
 	newer, older *Worker
 
 	ID   int    // unique within the team's life, from 1
