@@ -273,7 +273,9 @@ func runJob(j Job) outcome {
 }
 
 // callFunc calls a fire-and-forget function, reporting a panic or Goexit
-// through Config.FuncFailed; it reports whether f failed.
+// through Config.FuncFailed; it reports whether f failed. It serves the
+// CallerRuns path (exec); a worker does the same inside Run, to keep one
+// frame off its way to every task.
 func (t *Team) callFunc(f func()) (failed bool) {
 	normal := false
 	defer func() {
