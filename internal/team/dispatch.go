@@ -228,9 +228,7 @@ func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
 		var r any
 		if isFunc {
 			r = recover()
-			if t.cfg.FuncFailed != nil {
-				t.cfg.FuncFailed(r)
-			}
+			t.cfg.FuncFailed(r)
 		}
 		if r != nil { // a function's panic: the worker goes on
 			next, more = t.finish(w, failed, false)
@@ -280,10 +278,7 @@ func (t *Team) callFunc(f func()) (failed bool) {
 	normal := false
 	defer func() {
 		if !normal {
-			r := recover()
-			if t.cfg.FuncFailed != nil {
-				t.cfg.FuncFailed(r)
-			}
+			t.cfg.FuncFailed(recover())
 			failed = true
 		}
 	}()

@@ -6,12 +6,13 @@ import "time"
 // takes the most recent one (its stack is warm), and the idle timeout
 // retires the oldest ones first. The list runs through the workers' own
 // records (Worker.newer, Worker.older), on the cache line a hand-over
-// touches anyway, rather than through a slice whose slots would be one
-// more line to fetch on every hand-over (bench latency p50 ~667-786 ->
-// ~618-646 ns in three of four sets of 12 interleaved runs). With an idle timeout, one timer per pool
-// is armed for the moment the oldest idle worker is due, and only while
-// some idle worker could exit (the pool has more than min workers): no
-// timer runs, and no goroutine exists for it, while no worker is idle.
+// touches anyway, rather than through a slice whose slots would be one more
+// line to fetch on every hand-over (bench latency p50 ~667-786 -> ~618-646
+// ns in three of four sets of 12 interleaved runs). With an idle timeout,
+// one timer per pool is armed for the moment the oldest idle worker is due,
+// and only while some idle worker could exit (the pool has more than min
+// workers): no timer runs, and no goroutine exists for it, while no worker
+// is idle.
 
 // idleLocked makes w, which is not busy, wait for work.
 func (t *Team) idleLocked(w *Worker) {

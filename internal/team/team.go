@@ -161,6 +161,9 @@ func New(lo, hi int, cfg Config) *Team {
 	if direct {
 		cfg.NewExecutor = Goroutines
 	}
+	if cfg.FuncFailed == nil {
+		cfg.FuncFailed = func(any) {}
+	}
 	procs := runtime.GOMAXPROCS(0)
 	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
 }
