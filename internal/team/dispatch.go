@@ -14,13 +14,26 @@ import "context"
 // finds the backlog full runs on the calling goroutine before Submit
 // returns.
 func (t *Team) Submit(task Task) error {
-	// The context is user code: ask it for its Done channel before locking.
-	ctx := task.ctx()
-	var ctxDone <-chan struct{}
-	if ctx != nil {
-		ctxDone = ctx.Done()
-	}
 	t.lock()
+	if t.state == stateRunning && t.queued == 0 {
+		// The common case of a pool with room, first: an idle worker
+		// takes the task at once. It is dispatchLocked's first choice,
+		// reached without the checks below (none can refuse a task that
+		// runs at once), so it touches no more of the team than it must:
+		// on an idle pool every cache line it reads may be cold.
+		if w := t.popIdleLocked(); w != nil {
+			t.submitted++
+			t.busyLocked(w)
+			t.mu.Unlock()
+			w.handOver(task)
+			return nil
+		}
+	}
+	// Job.Context only returns a field, so it may be called here; the
+	// context's own methods are user code, called after unlocking. The
+	// task drops its context once it has run, so it is read now, before
+	// a worker can have it.
+	ctx := task.ctx()
 	for {
 		if t.state == stateStopping || t.state == stateStopped {
 			t.counts.Rejected++
@@ -44,29 +57,32 @@ func (t *Team) Submit(task Task) error {
 		}
 		room := t.room
 		t.mu.Unlock()
+		var ctxDone <-chan struct{}
+		if ctx != nil {
+			ctxDone = ctx.Done()
+		}
 		select {
 		case <-room:
 		case <-ctxDone:
 			err := canceledError(ctx)
 			t.mu.Lock()
-			t.counts.Submitted++
+			t.submitted++
 			t.counts.Canceled++
 			t.mu.Unlock()
 			task.cancel(err)
 			return err
 		}
-		t.mu.Lock()
+		t.lock()
 	}
-	t.counts.Submitted++
+	t.submitted++
 	w, seq := t.dispatchLocked(task)
 	t.mu.Unlock()
-	switch {
-	case w != nil:
+	if w != nil {
 		// Handing over outside the mutex keeps the wake-up of a parked
 		// worker out of the critical section. Nothing else can hand w a
 		// task or quit it meanwhile: it is busy.
 		w.handOver(task)
-	case ctxDone != nil:
+	} else if ctx != nil && ctx.Done() != nil {
 		t.watch(seq, ctx)
 	}
 	return nil
@@ -294,7 +310,7 @@ func (t *Team) runInCaller(task Task) error {
 	out := failed // unless exec returns: the task called runtime.Goexit
 	defer func() {
 		t.mu.Lock()
-		t.counts.Submitted++
+		t.submitted++
 		t.counts.CallerRan++
 		t.countLocked(out)
 		t.mu.Unlock()
