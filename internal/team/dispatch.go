@@ -22,7 +22,7 @@ func (t *Team) Submit(task Task) error {
 		// runs at once), so it touches no more of the team than it must:
 		// on an idle pool every cache line it reads may be cold.
 		if w := t.popIdleLocked(); w != nil {
-			t.submitted++
+			t.counts.Submitted++
 			t.busyLocked(w)
 			t.mu.Unlock()
 			w.handOver(task)
@@ -66,7 +66,7 @@ func (t *Team) Submit(task Task) error {
 		case <-ctxDone:
 			err := canceledError(ctx)
 			t.mu.Lock()
-			t.submitted++
+			t.counts.Submitted++
 			t.counts.Canceled++
 			t.mu.Unlock()
 			task.cancel(err)
@@ -74,7 +74,7 @@ func (t *Team) Submit(task Task) error {
 		}
 		t.lock()
 	}
-	t.submitted++
+	t.counts.Submitted++
 	w, seq := t.dispatchLocked(task)
 	t.mu.Unlock()
 	if w != nil {
@@ -310,7 +310,7 @@ func (t *Team) runInCaller(task Task) error {
 	out := failed // unless exec returns: the task called runtime.Goexit
 	defer func() {
 		t.mu.Lock()
-		t.submitted++
+		t.counts.Submitted++
 		t.counts.CallerRan++
 		t.countLocked(out)
 		t.mu.Unlock()

@@ -16,7 +16,7 @@ import "time"
 
 // idleLocked makes w, which is not busy, wait for work.
 func (t *Team) idleLocked(w *Worker) {
-	if t.expires {
+	if t.cfg.IdleTimeout > 0 {
 		w.idleSince = time.Now()
 	}
 	w.older = t.idleNew
@@ -75,18 +75,19 @@ func (t *Team) popOldestIdleLocked() *Worker {
 // has an idle timeout, the timer is not armed, and some idle worker could
 // exit.
 func (t *Team) armIdleLocked() {
-	if !t.expires || t.timer != nil || t.idleOld == nil || t.workersLocked() <= t.min {
+	d := t.cfg.IdleTimeout
+	if d <= 0 || t.timer != nil || t.idleOld == nil || t.workersLocked() <= t.min {
 		return
 	}
 	t.timerSeq++
 	seq := t.timerSeq
-	wait := time.Until(t.idleOld.idleSince.Add(t.cfg.IdleTimeout))
+	wait := time.Until(t.idleOld.idleSince.Add(d))
 	t.timer = time.AfterFunc(wait, func() { t.expire(seq) })
 }
 
 // disarmIdleLocked stops the idle timer, if armed.
 func (t *Team) disarmIdleLocked() {
-	if !t.expires || t.timer == nil {
+	if t.timer == nil {
 		return
 	}
 	if !t.timer.Stop() {

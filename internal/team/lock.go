@@ -67,12 +67,11 @@ func (t *Team) spinLock() bool {
 }
 
 const (
-	cacheLine    = 64 // bytes; see Team
-	mallocHeader = 8  // bytes the allocator puts before a Team; see Team
-	spinTries    = 6  // TryLock attempts per round
-	spinPause    = 16 // pause loop iterations after the first failed attempt, doubling after each (496 in all)
-	yieldRounds  = 50 // rounds of a crowded pool's worker before it parks after all
-	crowdFactor  = 8  // a pool is crowded above this many workers per processor
+	cacheLine   = 64 // bytes; see Team.mu
+	spinTries   = 6  // TryLock attempts per round
+	spinPause   = 16 // pause loop iterations after the first failed attempt, doubling after each (496 in all)
+	yieldRounds = 50 // rounds of a crowded pool's worker before it parks after all
+	crowdFactor = 8  // a pool is crowded above this many workers per processor
 )
 
 // pause busy-waits for n iterations of an empty loop (the compiler keeps
