@@ -3,6 +3,7 @@
 # RESULTS.md next to this script. See README.md.
 #
 #   bench/run.sh                  # full run, REPS=5 (about 10 minutes on 2 cores)
+#   LATENCY_TIMES=1 bench/run.sh  # latency once per repetition instead of 3 times
 #   QUICK=1 bench/run.sh          # a tenth of the work, 1 repetition: checks the instrument
 #   REPS=3 POOLS="fixed threadpool ants" SCENARIOS="tiny cpu" bench/run.sh
 #   NOTE="taken under load" bench/run.sh   # a note printed under the title
@@ -33,6 +34,13 @@ declare -A SIZES=(
   [burst]="1000"
 )
 
+# scenario -> runs per repetition. A latency run is short, and a whole process
+# can land in a slow mode (p50 two or three times higher, for any pool), so
+# its median is taken over three times as many runs.
+declare -A TIMES=(
+  [latency]=${LATENCY_TIMES:-3}
+)
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/bench
@@ -47,6 +55,7 @@ echo "go: $(go version); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
   for scenario in $SCENARIOS; do
     for size in ${SIZES[$scenario]}; do
+      for ((time = 1; time <= ${TIMES[$scenario]:-1}; time++)); do
       for pool in $POOLS; do
         printf 'rep %d/%d  %-8s size %-5s %-11s ' "$rep" "$REPS" "$scenario" "$size" "$pool" >&2
         if line=$(timeout "$TIMEOUT" "$bin" -pool "$pool" -scenario "$scenario" -size "$size" $quickflag 2>"$tmp/err"); then
@@ -61,6 +70,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
           echo "FAILED (exit $rc)" >&2
         fi
       done
+      done
     done
   done
 done
@@ -69,5 +79,6 @@ echo "done in $(($(date +%s) - start)) s; load average: $(cut -d' ' -f1-3 /proc/
 cmd="bench/run.sh"
 [[ $QUICK == 1 ]] && cmd="QUICK=1 $cmd"
 cmd="REPS=$REPS $cmd"
+[[ ${TIMES[latency]} != 3 ]] && cmd="LATENCY_TIMES=${TIMES[latency]} $cmd"
 "$bin" -report "$raw" -out "$OUT" -note "$NOTE" -command "$cmd"
 echo "wrote $OUT (raw runs in $raw)" >&2
