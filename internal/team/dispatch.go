@@ -29,10 +29,10 @@ func (t *Team) Submit(task Task) error {
 			return nil
 		}
 	}
-	// Job.Context only returns a field, so it may be called here; the
-	// context's own methods are user code, called after unlocking. The
-	// task drops its context once it has run, so it is read now, before
-	// a worker can have it.
+	// Job.Context only returns a field (its contract, task.go), so it may
+	// be called here; the context's own methods are user code, called
+	// after unlocking. The task drops its context once it has run or been
+	// canceled, so it is read now, before a worker can have it.
 	ctx := task.ctx()
 	for {
 		if t.state == stateStopping || t.state == stateStopped {
@@ -72,7 +72,7 @@ func (t *Team) Submit(task Task) error {
 			task.cancel(err)
 			return err
 		}
-		t.lock()
+		t.mu.Lock()
 	}
 	t.counts.Submitted++
 	w, seq := t.dispatchLocked(task)
@@ -110,7 +110,8 @@ func (t *Team) canRunNowLocked() bool {
 // task never overtakes older backlogged ones. When the task goes to a
 // worker, dispatchLocked counts the worker busy and returns it: the caller
 // hands the task over (Executor.Do) after unlocking. Otherwise it returns
-// nil and the task's sequence number in the backlog.
+// nil and the task's sequence number in the backlog. Submit takes its first
+// case itself, on its fast path: a change to the rule goes in both places.
 func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 	if t.canRunNowLocked() {
 		w = t.popIdleLocked()

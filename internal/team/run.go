@@ -100,7 +100,8 @@ func (t *Team) callFunc(f func()) (failed bool) {
 
 // runInCaller runs task on the submitting goroutine (CallerRuns policy). It
 // is counted when it has run: in Submitted, in Completed, Failed or Canceled
-// (a Submit context already done), and in CallerRan, all at once. It never counts as Working: it runs outside the pool.
+// (a Submit context already done), and in CallerRan, all at once. It never
+// counts as Working: it runs outside the pool.
 func (t *Team) runInCaller(task Task) error {
 	out := failed // unless exec returns: the task called runtime.Goexit
 	defer func() {

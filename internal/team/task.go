@@ -66,8 +66,9 @@ type Job interface {
 	Cancel(err error)
 	// Context returns the Submit context, or nil: if it is done before
 	// the task starts, the task is canceled instead of run. It must return
-	// the same value every time until the task has run, without calling
-	// into the context: the team calls it with its mutex held.
+	// the same value every time until the task has run or been canceled,
+	// without calling into the context: the team calls it with its mutex
+	// held.
 	Context() context.Context
 }
 

@@ -105,14 +105,15 @@ type Team struct {
 	// The fields that Submit and a task's end read and write come right
 	// after it, packed together: a submitter and a worker on different
 	// processors hand those lines back and forth on every task. With the
-	// fields in declaration order as before, tiny tasks on 2 workers took
+	// fields in an earlier, unpacked order, tiny tasks on 2 workers took
 	// ~78 ns each and the hand-over to an idle worker ~826 ns at the
-	// median; packed, ~70 and ~738. They are not aligned to a line (the
-	// allocator puts an 8-byte header before a Team, so they start 48
-	// bytes into one). Aligning them so that the idle hand-over's fields
-	// fill exactly one line, or so that mu shares its line with every
-	// field a task's end writes, changed nothing beyond noise (latency,
-	// tiny tasks on 2 workers, sleep; 10-20 interleaved runs each).
+	// median; packed, ~70 and ~738. They are not aligned to a line: with
+	// Go 1.26's allocator, which puts an 8-byte header before an object
+	// of a Team's size, they start 48 bytes into one. Aligning them, so
+	// that the idle hand-over's fields fill exactly one line, or so that
+	// mu shares its line with every field a task's end writes, changed
+	// nothing beyond noise (latency, tiny tasks on 2 workers, sleep;
+	// 10-20 interleaved runs each).
 	_        [cacheLine]byte
 	mu       sync.Mutex
 	_        [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
