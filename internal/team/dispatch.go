@@ -15,19 +15,16 @@ import "context"
 // returns.
 func (t *Team) Submit(task Task) error {
 	t.lock()
-	if t.state == stateRunning && t.queued == 0 {
-		// The common case of a pool with room, first: an idle worker
-		// takes the task at once. It is dispatchLocked's first choice,
-		// reached without the checks below (none can refuse a task that
-		// runs at once), so it touches no more of the team than it must:
-		// on an idle pool every cache line it reads may be cold.
-		if w := t.popIdleLocked(); w != nil {
-			t.counts.Submitted++
-			t.busyLocked(w)
-			t.mu.Unlock()
-			w.handOver(task)
-			return nil
-		}
+	if t.canRunNowLocked() {
+		// The common case of a pool with room, first: a worker takes the
+		// task at once, as dispatchLocked would place it, without the
+		// checks below (none can refuse a task that runs at once). On an
+		// idle pool every cache line this path reads may be cold.
+		t.counts.Submitted++
+		w := t.workerLocked()
+		t.mu.Unlock()
+		w.handOver(task)
+		return nil
 	}
 	// Job.Context only returns a field (its contract, task.go), so it may
 	// be called here; the context's own methods are user code, called
@@ -110,19 +107,25 @@ func (t *Team) canRunNowLocked() bool {
 // task never overtakes older backlogged ones. When the task goes to a
 // worker, dispatchLocked counts the worker busy and returns it: the caller
 // hands the task over (Executor.Do) after unlocking. Otherwise it returns
-// nil and the task's sequence number in the backlog. Submit takes its first
-// case itself, on its fast path: a change to the rule goes in both places.
+// nil and the task's sequence number in the backlog.
 func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 	if t.canRunNowLocked() {
-		w = t.popIdleLocked()
-		if w == nil {
-			w = t.newWorkerLocked()
-		}
-		t.busyLocked(w)
-		return w, 0
+		return t.workerLocked(), 0
 	}
 	t.queued++
 	return nil, t.backlog.push(entry{task: task})
+}
+
+// workerLocked returns the worker that takes a task which can run now
+// (canRunNowLocked), counted busy: the last worker to go idle, else a new
+// one.
+func (t *Team) workerLocked() *Worker {
+	w := t.popIdleLocked()
+	if w == nil {
+		w = t.newWorkerLocked()
+	}
+	t.busyLocked(w)
+	return w
 }
 
 // watch makes backlog slot seq, whose context can end, reported canceled

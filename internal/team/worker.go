@@ -14,8 +14,9 @@ import (
 type Worker struct {
 	// The fields that a hand-over and a worker going idle touch come
 	// first, on one cache line (a worker that goes on with the backlog
-	// touches none, see finish): bench latency p50 ~649-681 -> ~625-640 ns (two sets
-	// of 10-12 interleaved runs), tiny tasks on 10,000 workers ~198 -> ~172.
+	// touches none, see finish): bench latency p50 ~649-681 -> ~625-640
+	// ns (two sets of 10-12 interleaved runs), tiny tasks on 10,000
+	// workers ~198 -> ~172.
 	ch   chan Task // a goroutine executor's channel (see handOver); nil for other executors
 	busy bool      // guarded by Team.mu
 	pos  int       // guarded by Team.mu; index in Team.workers
