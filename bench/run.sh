@@ -55,7 +55,7 @@ echo "go: $(go version); load average: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for ((rep = 1; rep <= REPS; rep++)); do
   for scenario in $SCENARIOS; do
     for size in ${SIZES[$scenario]}; do
-      for ((time = 1; time <= ${TIMES[$scenario]:-1}; time++)); do
+      for ((round = 1; round <= ${TIMES[$scenario]:-1}; round++)); do
       for pool in $POOLS; do
         printf 'rep %d/%d  %-8s size %-5s %-11s ' "$rep" "$REPS" "$scenario" "$size" "$pool" >&2
         if line=$(timeout "$TIMEOUT" "$bin" -pool "$pool" -scenario "$scenario" -size "$size" $quickflag 2>"$tmp/err"); then
