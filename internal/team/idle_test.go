@@ -3,6 +3,7 @@ package team
 import (
 	"slices"
 	"testing"
+	"time"
 )
 
 // The idle list: the last worker to go idle is taken first, the one idle
@@ -83,4 +84,51 @@ func TestIdleListOrder(t *testing.T) {
 		t.Fatalf("popped %+v as the oldest, want worker 2", w)
 	}
 	check()
+}
+
+// The idle timer is armed exactly while some idle worker could exit (SPEC
+// F2), whichever way Submit takes an idle worker: its fast path while
+// another idle worker remains, and popIdleLocked when it takes the last
+// one, which must disarm the timer.
+func TestSubmitKeepsIdleTimerOnlyWhileAWorkerIsIdle(t *testing.T) {
+	m := &Memory{}
+	tm := New(0, 2, Config{NewExecutor: m.Factory(), Synchronous: true, IdleTimeout: time.Hour})
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	armed := func(want bool, when string) {
+		t.Helper()
+		tm.mu.Lock()
+		got, waiters := tm.timer != nil, tm.waiters
+		tm.mu.Unlock()
+		if got != want {
+			t.Fatalf("%s: idle timer armed %v with %d idle, want %v", when, got, waiters, want)
+		}
+	}
+	submit := func() {
+		t.Helper()
+		if err := tm.Submit(FuncTask(func() {})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	submit()
+	submit()
+	armed(false, "two busy workers")
+	m.RunOne()
+	m.RunOne()
+	armed(true, "two idle workers above min")
+	submit()
+	armed(true, "one of two idle workers taken")
+	submit()
+	armed(false, "the last idle worker taken")
+	m.RunOne()
+	armed(true, "a worker idle again")
+	submit()
+	armed(false, "the only idle worker taken")
+	m.RunOne()
+	m.RunOne()
+	if !tm.Stop(false).Wait(nil) {
+		t.Fatal("stop did not end")
+	}
+	armed(false, "stopped")
 }
