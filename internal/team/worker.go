@@ -23,7 +23,7 @@ type Worker struct {
 	exec Executor
 	// guarded by Team.mu; while w is idle, its neighbours in the idle list.
 	// The newest idle worker's newer link is not kept: when the newest is
-	// taken (popIdleLocked), the next one's still points at it.
+	// taken (unlinkIdleLocked), the next one's still points at it.
 	newer, older *Worker
 
 	ID   int    // unique within the team's life, from 1
