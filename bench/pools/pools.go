@@ -13,10 +13,11 @@ type Config struct {
 	// Size is the most tasks the pool runs at once (its worker limit).
 	// Pools without a limit (raw goroutines) ignore it.
 	Size int
-	// Min is the floor of pools that have one (threadpool); others ignore it.
+	// Min is the floor of pools that have one (threadpool, lazy); others
+	// ignore it.
 	Min int
 	// IdleTimeout, when set, is how long an idle worker above Min lives,
-	// for pools that can be told (threadpool, ants, workerpool). Zero keeps
+	// for pools that can be told (threadpool, lazy, ants, workerpool). Zero keeps
 	// each pool's default.
 	IdleTimeout time.Duration
 }

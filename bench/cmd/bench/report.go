@@ -339,11 +339,11 @@ func targets(b *strings.Builder, groups []*group) {
 			rp, br := bestPeer(g, fRSS)
 			w, r := tp(fWall), tp(fRSS)
 			row(name+": wall ≤ best peer", fmt.Sprintf("threadpool %s ms, best %s %s ms", num(w), bp, num(bw)), w <= bw, bp != "")
-			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB", num(r), rp, num(br)), r <= br, rp != "")
+			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB%s", num(r), rp, num(br), lazyNote(med(g, "lazy", fRSS))), r <= br, rp != "")
 		case "latency":
 			for _, f := range []figure{fP50, fP99} {
 				v, a, fx := tp(f), med(g, "ants", f), med(g, "fixed", f)
-				row(name+": "+f.head+" ≤ ants and fixed", fmt.Sprintf("threadpool %s, ants %s, fixed %s", num(v), num(a), num(fx)),
+				row(name+": "+f.head+" ≤ ants and fixed", fmt.Sprintf("threadpool %s, ants %s, fixed %s%s", num(v), num(a), num(fx), lazyNote(med(g, "lazy", f))),
 					v <= a && v <= fx, !math.IsNaN(a) && !math.IsNaN(fx))
 			}
 		case "burst":
@@ -356,7 +356,7 @@ func targets(b *strings.Builder, groups []*group) {
 				worst <= rs[0].Min, true)
 			rp, br := bestPeer(g, fRSS)
 			r := tp(fRSS)
-			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB", num(r), rp, num(br)), r <= br, rp != "")
+			row(name+": peak RSS ≤ best peer", fmt.Sprintf("threadpool %s MiB, best %s %s MiB%s", num(r), rp, num(br), lazyNote(med(g, "lazy", fRSS))), r <= br, rp != "")
 		}
 	}
 	b.WriteString("\nAllocation targets (0 allocs per `CallInThread`, ≤ 1 per `Submit` beyond the Future) are measured by the root package's `go test -bench . -benchmem` (see README).\n\n")
