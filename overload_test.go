@@ -7,6 +7,7 @@ import (
 	"errors"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/twisted-go/threadpool"
+	"github.com/twisted-go/threadpool/threadpooltest"
 )
 
 // fullPool4 returns a started pool (1, 1) with a backlog limit of 1 under
@@ -127,6 +129,60 @@ func TestQueueLimitBlockWokenByRoom(t *testing.T) {
 			t.Errorf("the blocked task ran %d times", ran.Load())
 		}
 		wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+	})
+}
+
+// TestQueueLimitBlockAdmitsInOrder: submitters blocked on a full backlog
+// are accepted in the order they blocked, one per slot of room, and each
+// is counted (Submitted, Queued) the moment the room appears, before its
+// submitter wakes; the others stay blocked. Memory workers make room one
+// task at a time, on the test's goroutine.
+func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, w := threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+		mustStart(t, p)
+		var order []string // appended by tasks, which run on this goroutine
+		task := func(name string) func() { return func() { order = append(order, name) } }
+		mustCall(t, p, task("running"))
+		mustCall(t, p, task("queued"))
+		names := []string{"a", "b", "c"}
+		outs := make([]chan error, len(names))
+		for i, name := range names {
+			outs[i] = make(chan error, 1)
+			go func() { outs[i] <- p.CallInThread(task(name)) }()
+			synctest.Wait() // blocked, after the ones before it
+		}
+		wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+		for i := range names {
+			if !w.RunOne() {
+				t.Fatalf("round %d: nothing to run", i)
+			}
+			// The worker took the oldest backlogged task, and the oldest
+			// blocked submission its room, without waiting for a wake-up.
+			wantCounts4(t, p, counts4{Submitted: uint64(3 + i), Completed: uint64(1 + i), Workers: 1, Working: 1, Queued: 1})
+			synctest.Wait()
+			for j, out := range outs {
+				select {
+				case err := <-out:
+					if j != i {
+						t.Fatalf("round %d: submitter %s returned (%v)", i, names[j], err)
+					}
+					if err != nil {
+						t.Errorf("submitter %s: %v", names[j], err)
+					}
+				default:
+					if j == i {
+						t.Fatalf("round %d: submitter %s still blocked", i, names[j])
+					}
+				}
+			}
+		}
+		w.RunAll()
+		if want := []string{"running", "queued", "a", "b", "c"}; !slices.Equal(order, want) {
+			t.Errorf("ran %v, want %v", order, want)
+		}
+		stopAndCheck(t, p)
+		wantCounts4(t, p, counts4{Submitted: 5, Completed: 5})
 	})
 }
 

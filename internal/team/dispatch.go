@@ -8,9 +8,10 @@ import "context"
 //
 // It returns ErrStopped once a stop has begun (until a restart), and
 // ErrQueueFull under the Reject policy. Under Block it waits for room, for a
-// stop, or for the task's context (nil means no bound); a context that ends first
-// makes the task counted as submitted and canceled, and Submit returns the
-// cancel error after reporting it to the task. Under CallerRuns a task that
+// stop, or for the task's context (nil means no bound), and blocked
+// submissions are accepted in the order they blocked (block.go); a context
+// that ends first makes the task counted as submitted and canceled, and
+// Submit returns the cancel error after reporting it to the task. Under CallerRuns a task that
 // finds the backlog full runs on the calling goroutine before Submit
 // returns.
 func (t *Team) Submit(task Task) error {
@@ -45,15 +46,12 @@ func (t *Team) Submit(task Task) error {
 	// after unlocking. The task drops its context once it has run or been
 	// canceled, so it is read now, before a worker can have it.
 	ctx := task.ctx()
-	for {
-		if t.state == stateStopping || t.state == stateStopped {
-			t.counts.Rejected++
-			t.mu.Unlock()
-			return ErrStopped
-		}
-		if !t.fullLocked() {
-			break
-		}
+	if t.state == stateStopping || t.state == stateStopped {
+		t.counts.Rejected++
+		t.mu.Unlock()
+		return ErrStopped
+	}
+	if t.fullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
 			t.counts.Rejected++
@@ -63,27 +61,7 @@ func (t *Team) Submit(task Task) error {
 			t.mu.Unlock()
 			return t.runInCaller(task)
 		}
-		if t.room == nil {
-			t.room = make(chan struct{})
-		}
-		room := t.room
-		t.mu.Unlock()
-		var ctxDone <-chan struct{}
-		if ctx != nil {
-			ctxDone = ctx.Done()
-		}
-		select {
-		case <-room:
-		case <-ctxDone:
-			err := canceledError(ctx)
-			t.mu.Lock()
-			t.counts.Submitted++
-			t.counts.Canceled++
-			t.mu.Unlock()
-			task.cancel(err)
-			return err
-		}
-		t.mu.Lock()
+		return t.block(task, ctx)
 	}
 	t.counts.Submitted++
 	w, seq := t.dispatchLocked(task)
@@ -163,7 +141,6 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 		delete(t.watches, seq) // it has fired
 		t.queued--
 		t.counts.Canceled++
-		t.roomLocked()
 		t.checkDoneLocked()
 	}
 	t.unlock()
@@ -186,16 +163,7 @@ func (t *Team) popLocked() (Task, bool) {
 			}
 		}
 		t.queued--
-		t.roomLocked()
 		return e.task, true
-	}
-}
-
-// roomLocked wakes the submitters waiting for backlog room, if any.
-func (t *Team) roomLocked() {
-	if t.room != nil {
-		close(t.room)
-		t.room = nil
 	}
 }
 

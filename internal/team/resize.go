@@ -53,7 +53,6 @@ func (t *Team) Adjust(lo, hi int) {
 	t.armIdleLocked() // a lower min lets idle workers time out again
 	// Shrink requests may not take the team below the new floor.
 	t.toShrink = min(t.toShrink, max(0, t.workersLocked()-t.min), t.busy)
-	t.roomLocked()
 	t.checkDoneLocked()
 }
 

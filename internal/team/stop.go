@@ -54,7 +54,6 @@ func (t *Team) Stop(now bool) Stopping {
 	case stateRunning:
 		t.state = stateStopping
 		t.done = make(chan struct{})
-		t.roomLocked() // blocked submitters see the stop
 		for t.waiters > 0 {
 			t.quitLocked(t.popIdleLocked())
 		}

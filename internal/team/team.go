@@ -130,7 +130,7 @@ type Team struct {
 	idleOld  *Worker                // guarded by mu; the worker idle the longest: times out first
 	counts   Counters               // guarded by mu
 	backlog  backlog                // guarded by mu
-	room     chan struct{}          // guarded by mu; closed when backlog room appears
+	blocked  []*blocked             // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
 	notes    []note                 // guarded by mu; cancellations to deliver after unlock
 	workers  []*Worker              // guarded by mu; live workers (idle or busy), for Threads
 	exiting  int                    // guarded by mu; told to quit, not yet exited
@@ -143,8 +143,9 @@ type Team struct {
 	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
 	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
 
-	crowd   int         // read-only; crowdFactor × GOMAXPROCS when the team was made
-	crowded atomic.Bool // written under mu, read without it: more than crowd live workers
+	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
+	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
+	spare   atomic.Pointer[blocked] // a blocked record to reuse, taken and given back without mu (block.go)
 
 	// gmu guards goroutines: the ids of the worker goroutines that have
 	// not returned yet, quitting ones included. Stop called on one of them
@@ -174,11 +175,16 @@ func New(lo, hi int, cfg Config) *Team {
 	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
 }
 
-// unlock releases mu, then does what the locked steps left for after it:
-// it unregisters the context watches of tasks that left the backlog and
+// unlock settles the submitters blocked for backlog room (admitLocked),
+// releases mu, then does what the locked steps left for after it: it
+// unregisters the context watches of tasks that left the backlog and
 // delivers cancellations. Every method that may pop or drop backlogged tasks
-// unlocks through it.
+// unlocks through it, so a blocked submitter is never left waiting while
+// the backlog has room.
 func (t *Team) unlock() {
+	if len(t.blocked) > 0 {
+		t.admitLocked()
+	}
 	notes, stops := t.notes, t.stops
 	if notes != nil || stops != nil {
 		t.notes, t.stops = nil, nil
