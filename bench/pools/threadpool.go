@@ -2,13 +2,20 @@ package pools
 
 import "github.com/twisted-go/threadpool"
 
-// threadpool: this project, fire-and-forget through CallInThread.
-func init() { register("threadpool", newThreadpool) }
+// threadpool: this project, fire-and-forget through CallInThread, with its
+// default unbounded backlog (submitters never block). threadpool-block
+// bounds the backlog to fixed's channel buffer under the Block policy, so
+// that its submitters wait as those of fixed, ants, conc and errgroup do.
+func init() {
+	register("threadpool", func(cfg Config) (Pool, error) { return newThreadpool(cfg) })
+	register("threadpool-block", func(cfg Config) (Pool, error) {
+		return newThreadpool(cfg, threadpool.WithQueueLimit(fixedBuffer, threadpool.Block))
+	})
+}
 
 type tpPool struct{ p *threadpool.Pool }
 
-func newThreadpool(cfg Config) (Pool, error) {
-	var opts []threadpool.Option
+func newThreadpool(cfg Config, opts ...threadpool.Option) (Pool, error) {
 	if cfg.IdleTimeout > 0 {
 		opts = append(opts, threadpool.WithIdleTimeout(cfg.IdleTimeout))
 	}

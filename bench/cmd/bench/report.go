@@ -14,7 +14,7 @@ import (
 )
 
 // poolOrder is the order of the rows: the two references first.
-var poolOrder = []string{"fixed", "lazy", "go", "threadpool", "ants", "pond", "workerpool", "conc", "errgroup"}
+var poolOrder = []string{"fixed", "lazy", "go", "threadpool", "threadpool-block", "ants", "pond", "workerpool", "conc", "errgroup"}
 
 // peers are the library peers the targets compare threadpool with.
 var peers = []string{"ants", "pond", "workerpool", "conc", "errgroup"}
