@@ -176,20 +176,22 @@ func New(lo, hi int, cfg Config) *Team {
 }
 
 // unlock settles the submitters blocked for backlog room (admitLocked),
-// releases mu, then does what the locked steps left for after it: it
-// unregisters the context watches of tasks that left the backlog and
-// delivers cancellations. Every method that may pop or drop backlogged tasks
-// unlocks through it, so a blocked submitter is never left waiting while
-// the backlog has room.
+// releases mu, then does what the locked steps left for after it: it wakes
+// the settled submitters, unregisters the context watches of tasks that
+// left the backlog and delivers cancellations. Every method that may pop or
+// drop backlogged tasks unlocks through it, so a blocked submitter is never
+// left waiting while the backlog has room.
 func (t *Team) unlock() {
+	var settled *blocked
 	if len(t.blocked) > 0 {
-		t.admitLocked()
+		settled = t.admitLocked()
 	}
 	notes, stops := t.notes, t.stops
 	if notes != nil || stops != nil {
 		t.notes, t.stops = nil, nil
 	}
 	t.mu.Unlock()
+	wake(settled)
 	for _, stop := range stops {
 		stop()
 	}
