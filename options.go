@@ -53,10 +53,10 @@ const (
 	// for room or a stop. Blocked submissions take the room in the order
 	// they blocked, and a later submission never overtakes them; each is
 	// accepted (counted in Submitted and QueueSize, or handed to a worker)
-	// the moment its room appears, before its submitter wakes. A task that submits to its own full pool under
-	// Block can deadlock: it holds a worker while it waits for room that
-	// only a worker can make. Use RunInCaller for pools whose tasks submit
-	// to the same pool.
+	// the moment its room appears, before its submitter wakes. A task that
+	// submits to its own full pool under Block can deadlock: it holds a
+	// worker while it waits for room that only a worker can make. Use
+	// RunInCaller for pools whose tasks submit to the same pool.
 	Block OverflowPolicy = iota
 	// Reject refuses the task with [ErrQueueFull]; it counts as Rejected.
 	Reject

@@ -135,8 +135,9 @@ func TestQueueLimitBlockWokenByRoom(t *testing.T) {
 // TestQueueLimitBlockAdmitsInOrder: submitters blocked on a full backlog
 // are accepted in the order they blocked, one per slot of room, and each
 // is counted (Submitted, Queued) the moment the room appears, before its
-// submitter wakes; the others stay blocked. Memory workers make room one
-// task at a time, on the test's goroutine.
+// submitter wakes; the others stay blocked, and one that blocks later
+// waits behind them. Memory workers make room one task at a time, on the
+// test's goroutine.
 func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, w := threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
@@ -145,12 +146,15 @@ func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 		task := func(name string) func() { return func() { order = append(order, name) } }
 		mustCall(t, p, task("running"))
 		mustCall(t, p, task("queued"))
-		names := []string{"a", "b", "c"}
-		outs := make([]chan error, len(names))
-		for i, name := range names {
+		names := []string{"a", "b", "c", "late"}
+		outs := make([]chan error, len(names)) // nil until the submitter starts
+		block := func(i int) {
 			outs[i] = make(chan error, 1)
-			go func() { outs[i] <- p.CallInThread(task(name)) }()
+			go func() { outs[i] <- p.CallInThread(task(names[i])) }()
 			synctest.Wait() // blocked, after the ones before it
+		}
+		for i := range 3 {
+			block(i)
 		}
 		wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 		for i := range names {
@@ -176,13 +180,16 @@ func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 					}
 				}
 			}
+			if i == 0 {
+				block(3) // the backlog is full again: behind b and c
+			}
 		}
 		w.RunAll()
-		if want := []string{"running", "queued", "a", "b", "c"}; !slices.Equal(order, want) {
+		if want := []string{"running", "queued", "a", "b", "c", "late"}; !slices.Equal(order, want) {
 			t.Errorf("ran %v, want %v", order, want)
 		}
 		stopAndCheck(t, p)
-		wantCounts4(t, p, counts4{Submitted: 5, Completed: 5})
+		wantCounts4(t, p, counts4{Submitted: 6, Completed: 6})
 	})
 }
 

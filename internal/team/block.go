@@ -27,7 +27,8 @@ import (
 // textbook pool with a 1,024-task buffer: about 35 ms, 6.65 MiB.
 
 // blocked is one submitter waiting for backlog room. admitLocked fills in
-// the outcome, then signals ready; the submitter reads it after that.
+// the outcome under the mutex, wake signals ready after it is released,
+// and the submitter reads the outcome after that.
 type blocked struct {
 	task  Task
 	ready chan struct{} // buffered 1: a signal never waits for the submitter
@@ -78,7 +79,7 @@ func (t *Team) block(task Task, ctx context.Context) error {
 		return err
 	case w != nil:
 		w.handOver(task) // w is busy: nothing else hands it a task meanwhile
-	case ctx != nil && ctxDone != nil:
+	case ctxDone != nil:
 		t.watch(seq, ctx)
 	}
 	return nil

@@ -7,13 +7,13 @@ import "context"
 // bookkeeping is done when Submit returns.
 //
 // It returns ErrStopped once a stop has begun (until a restart), and
-// ErrQueueFull under the Reject policy. Under Block it waits for room, for a
-// stop, or for the task's context (nil means no bound), and blocked
-// submissions are accepted in the order they blocked (block.go); a context
-// that ends first makes the task counted as submitted and canceled, and
-// Submit returns the cancel error after reporting it to the task. Under CallerRuns a task that
-// finds the backlog full runs on the calling goroutine before Submit
-// returns.
+// ErrQueueFull under the Reject policy. Under Block it waits for room, for
+// a stop, or for the task's context (nil means no bound), and blocked
+// submissions are accepted in the order they blocked (block.go); a
+// context that ends first makes the task counted as submitted and
+// canceled, and Submit returns the cancel error after reporting it to the
+// task. Under CallerRuns a task that finds the backlog full runs on the
+// calling goroutine before Submit returns.
 func (t *Team) Submit(task Task) error {
 	if !t.mu.TryLock() {
 		t.lock()
