@@ -519,7 +519,7 @@ func TestRelPeerPondCancelWithQueuedTasks(t *testing.T) {
 // through a Block queue of 2 with 1 worker, from goroutines that race with
 // every pop; all 640 must be accepted and run. Then submitters blocked on
 // the full queue are all woken by Stop with ErrStopped.
-// Mutation: popLocked does not signal room (drop roomLocked there).
+// Mutation: unlock does not admit blocked submitters (drop its admitLocked call).
 func TestRelPeerPondBlockedSubmittersAllWake(t *testing.T) {
 	const submitters, each = 16, 40
 	p, _ := relStart(t, 0, 1, threadpool.WithQueueLimit(2, threadpool.Block))
