@@ -193,6 +193,78 @@ func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 	})
 }
 
+// TestQueueLimitBlockCanceledWhileQueued: blocked submissions whose
+// contexts end leave the queue of blocked submitters from wherever they
+// are (here its end, then its middle) and are counted submitted and
+// canceled; the rest are still accepted in order, one that blocks later
+// included.
+func TestQueueLimitBlockCanceledWhileQueued(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, w := threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+		mustStart(t, p)
+		var order []string // appended by tasks, which run on this goroutine
+		task := func(name string) func() { return func() { order = append(order, name) } }
+		mustCall(t, p, task("running"))
+		mustCall(t, p, task("queued"))
+		// call blocks in CallInThread, which returns once the task is
+		// accepted; submit blocks in Submit, whose Future here resolves
+		// only when its context ends.
+		call := func(name string) chan error {
+			out := make(chan error, 1)
+			go func() { out <- p.CallInThread(task(name)) }()
+			synctest.Wait() // blocked, after the ones before it
+			return out
+		}
+		submit := func(ctx context.Context, name string) chan error {
+			out := make(chan error, 1)
+			go func() {
+				_, err := threadpool.Submit(ctx, p, func(context.Context) (int, error) {
+					task(name)()
+					return 0, nil
+				}).Wait(context.Background())
+				out <- err
+			}()
+			synctest.Wait()
+			return out
+		}
+		ctxB, cancelB := context.WithCancel(context.Background())
+		ctxC, cancelC := context.WithCancel(context.Background())
+		outA := call("a")
+		outB := submit(ctxB, "b")
+		outC := submit(ctxC, "c")
+		cancelC() // the end of the queue
+		if err := <-outC; !errors.Is(err, threadpool.ErrCanceled) {
+			t.Errorf("c: %v, want ErrCanceled", err)
+		}
+		outD := call("d") // queued after b
+		cancelB() // now the middle
+		if err := <-outB; !errors.Is(err, threadpool.ErrCanceled) {
+			t.Errorf("b: %v, want ErrCanceled", err)
+		}
+		wantCounts4(t, p, counts4{Submitted: 4, Canceled: 2, Workers: 1, Working: 1, Queued: 1})
+		for _, out := range []chan error{outA, outD} {
+			if !w.RunOne() {
+				t.Fatal("nothing to run")
+			}
+			synctest.Wait()
+			select {
+			case err := <-out:
+				if err != nil {
+					t.Errorf("blocked Submit: %v", err)
+				}
+			default:
+				t.Fatal("the oldest blocked submission was not accepted")
+			}
+		}
+		w.RunAll()
+		if want := []string{"running", "queued", "a", "d"}; !slices.Equal(order, want) {
+			t.Errorf("ran %v, want %v", order, want)
+		}
+		stopAndCheck(t, p)
+		wantCounts4(t, p, counts4{Submitted: 6, Completed: 4, Canceled: 2})
+	})
+}
+
 // TestQueueLimitBlockWokenByRaisedMax: raising max hands the backlog to a
 // new worker, which makes room for the blocked submitter.
 func TestQueueLimitBlockWokenByRaisedMax(t *testing.T) {

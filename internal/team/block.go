@@ -1,14 +1,11 @@
 package team
 
-import (
-	"context"
-	"slices"
-)
+import "context"
 
 // Submitters blocked for backlog room (the Block policy).
 //
-// A submitter that finds the bounded backlog full joins t.blocked and
-// parks. Whoever makes room settles it without waking it first:
+// A submitter that finds the bounded backlog full joins the queue t.blocked
+// and parks. Whoever makes room settles it without waking it first:
 // admitLocked, run by unlock at the end of every step that may pop or
 // drop backlogged tasks, accepts the oldest blocked submitters' tasks
 // while there is room, placing each as Submit would, and only then wakes
@@ -35,7 +32,47 @@ type blocked struct {
 	w     *Worker       // accepted for this worker: the submitter hands the task over
 	seq   uint64        // else accepted into this backlog slot
 	err   error         // refused: ErrStopped
-	next  *blocked      // the next one settled in the same step, to wake after unlocking
+	// next links the queue (waitq) while b waits, then, once settled, the
+	// ones settled in the same step, for unlock to wake after unlocking.
+	next *blocked
+}
+
+// waitq is the FIFO of blocked submitters, linked by next: admitting the
+// oldest takes O(1), however many wait.
+type waitq struct {
+	head, tail *blocked
+}
+
+func (q *waitq) push(b *blocked) {
+	if q.tail == nil {
+		q.head = b
+	} else {
+		q.tail.next = b
+	}
+	q.tail = b
+}
+
+// remove takes b out of the queue and reports whether it was there (it is
+// not once settled). It walks the queue: it serves only a submitter whose
+// context ended while it waited.
+func (q *waitq) remove(b *blocked) bool {
+	var prev *blocked
+	for c := q.head; c != nil; prev, c = c, c.next {
+		if c != b {
+			continue
+		}
+		if prev == nil {
+			q.head = b.next
+		} else {
+			prev.next = b.next
+		}
+		if q.tail == b {
+			q.tail = prev
+		}
+		b.next = nil
+		return true
+	}
+	return false
 }
 
 // block waits, under the Block policy, until admitLocked accepts task or
@@ -49,7 +86,7 @@ func (t *Team) block(task Task, ctx context.Context) error {
 		b = &blocked{ready: make(chan struct{}, 1)}
 	}
 	b.task = task
-	t.blocked = append(t.blocked, b)
+	t.blocked.push(b)
 	t.mu.Unlock()
 	var ctxDone <-chan struct{}
 	if ctx != nil {
@@ -60,8 +97,7 @@ func (t *Team) block(task Task, ctx context.Context) error {
 	case <-ctxDone:
 		err := canceledError(ctx) // ctx.Err is user code: not under the mutex
 		t.mu.Lock()
-		if i := slices.Index(t.blocked, b); i >= 0 {
-			t.blocked = slices.Delete(t.blocked, i, i+1)
+		if t.blocked.remove(b) {
 			t.counts.Submitted++
 			t.counts.Canceled++
 			t.mu.Unlock()
@@ -98,17 +134,13 @@ func (t *Team) release(b *blocked) {
 // admitLocked settles the blocked submitters, oldest first: while the
 // backlog has room, it accepts each one's task and places it as Submit
 // would; once a stop has begun, it refuses each one with ErrStopped
-// (counted Rejected). It returns the settled ones, linked by next, for
-// unlock to wake once the mutex is free: a woken submitter does not
-// then find it held.
+// (counted Rejected). It returns the settled ones, still linked by next
+// in that order, for unlock to wake once the mutex is free: a woken
+// submitter does not then find it held.
 func (t *Team) admitLocked() (settled *blocked) {
 	refuse := t.state == stateStopping || t.state == stateStopped
 	var last *blocked
-	for len(t.blocked) > 0 && (refuse || !t.fullLocked()) {
-		b := t.blocked[0]
-		n := copy(t.blocked, t.blocked[1:])
-		t.blocked[n] = nil
-		t.blocked = t.blocked[:n]
+	for b := t.blocked.head; b != nil && (refuse || !t.fullLocked()); b = b.next {
 		if refuse {
 			t.counts.Rejected++
 			b.err = ErrStopped
@@ -116,13 +148,17 @@ func (t *Team) admitLocked() (settled *blocked) {
 			t.counts.Submitted++
 			b.w, b.seq = t.dispatchLocked(b.task)
 		}
-		if last == nil {
-			settled = b
-		} else {
-			last.next = b
-		}
 		last = b
 	}
+	if last == nil {
+		return nil
+	}
+	// The settled ones are the front of the queue: cut it after last.
+	settled, t.blocked.head = t.blocked.head, last.next
+	if t.blocked.head == nil {
+		t.blocked.tail = nil
+	}
+	last.next = nil
 	return settled
 }
 

@@ -130,7 +130,7 @@ type Team struct {
 	idleOld  *Worker                // guarded by mu; the worker idle the longest: times out first
 	counts   Counters               // guarded by mu
 	backlog  backlog                // guarded by mu
-	blocked  []*blocked             // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
+	blocked  waitq                  // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
 	notes    []note                 // guarded by mu; cancellations to deliver after unlock
 	workers  []*Worker              // guarded by mu; live workers (idle or busy), for Threads
 	exiting  int                    // guarded by mu; told to quit, not yet exited
@@ -183,7 +183,7 @@ func New(lo, hi int, cfg Config) *Team {
 // left waiting while the backlog has room.
 func (t *Team) unlock() {
 	var settled *blocked
-	if len(t.blocked) > 0 {
+	if t.blocked.head != nil {
 		settled = t.admitLocked()
 	}
 	notes, stops := t.notes, t.stops
