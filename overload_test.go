@@ -132,6 +132,22 @@ func TestQueueLimitBlockWokenByRoom(t *testing.T) {
 	})
 }
 
+// namedFullPool4 returns a started pool (1, 1) of memory workers with a
+// backlog limit of 1 under Block: its worker holds the task "running" and
+// its backlog the task "queued", so the backlog is full. task(name) makes a
+// task that appends name to *order when it runs, on the goroutine that runs
+// it (the test's, through w).
+func namedFullPool4(t *testing.T) (p *threadpool.Pool, w *threadpooltest.Workers, task func(string) func(), order *[]string) {
+	t.Helper()
+	p, w = threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+	mustStart(t, p)
+	order = new([]string)
+	task = func(name string) func() { return func() { *order = append(*order, name) } }
+	mustCall(t, p, task("running"))
+	mustCall(t, p, task("queued"))
+	return p, w, task, order
+}
+
 // TestQueueLimitBlockAdmitsInOrder: submitters blocked on a full backlog
 // are accepted in the order they blocked, one per slot of room, and each
 // is counted (Submitted, Queued) the moment the room appears, before its
@@ -140,12 +156,7 @@ func TestQueueLimitBlockWokenByRoom(t *testing.T) {
 // test's goroutine.
 func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, w := threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
-		mustStart(t, p)
-		var order []string // appended by tasks, which run on this goroutine
-		task := func(name string) func() { return func() { order = append(order, name) } }
-		mustCall(t, p, task("running"))
-		mustCall(t, p, task("queued"))
+		p, w, task, order := namedFullPool4(t)
 		names := []string{"a", "b", "c", "late"}
 		outs := make([]chan error, len(names)) // nil until the submitter starts
 		block := func(i int) {
@@ -185,8 +196,8 @@ func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 			}
 		}
 		w.RunAll()
-		if want := []string{"running", "queued", "a", "b", "c", "late"}; !slices.Equal(order, want) {
-			t.Errorf("ran %v, want %v", order, want)
+		if want := []string{"running", "queued", "a", "b", "c", "late"}; !slices.Equal(*order, want) {
+			t.Errorf("ran %v, want %v", *order, want)
 		}
 		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 6, Completed: 6})
@@ -200,12 +211,7 @@ func TestQueueLimitBlockAdmitsInOrder(t *testing.T) {
 // included.
 func TestQueueLimitBlockCanceledWhileQueued(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p, w := threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
-		mustStart(t, p)
-		var order []string // appended by tasks, which run on this goroutine
-		task := func(name string) func() { return func() { order = append(order, name) } }
-		mustCall(t, p, task("running"))
-		mustCall(t, p, task("queued"))
+		p, w, task, order := namedFullPool4(t)
 		// call blocks in CallInThread, which returns once the task is
 		// accepted; submit blocks in Submit, whose Future here resolves
 		// only when its context ends.
@@ -237,7 +243,7 @@ func TestQueueLimitBlockCanceledWhileQueued(t *testing.T) {
 			t.Errorf("c: %v, want ErrCanceled", err)
 		}
 		outD := call("d") // queued after b
-		cancelB() // now the middle
+		cancelB()         // now the middle
 		if err := <-outB; !errors.Is(err, threadpool.ErrCanceled) {
 			t.Errorf("b: %v, want ErrCanceled", err)
 		}
@@ -257,8 +263,8 @@ func TestQueueLimitBlockCanceledWhileQueued(t *testing.T) {
 			}
 		}
 		w.RunAll()
-		if want := []string{"running", "queued", "a", "d"}; !slices.Equal(order, want) {
-			t.Errorf("ran %v, want %v", order, want)
+		if want := []string{"running", "queued", "a", "d"}; !slices.Equal(*order, want) {
+			t.Errorf("ran %v, want %v", *order, want)
 		}
 		stopAndCheck(t, p)
 		wantCounts4(t, p, counts4{Submitted: 6, Completed: 4, Canceled: 2})
