@@ -1,0 +1,305 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/nats-io/nats.go/micro"
+	"github.com/nats-io/nuid"
+	"github.com/twisted-go/threadpool"
+)
+
+// Worker runs the tasks of one prefix on a local threadpool.Pool(min, max),
+// pulling exactly as many as the pool has room for (K6). Make one with
+// NewWorker, then Start it. It is safe for concurrent use.
+//
+// Its goroutines: the pool's own workers (the core's), at most one pull
+// goroutine per outstanding pull request, one heartbeat goroutine, and the
+// nats.go subscription and micro service callbacks it registers. Stop (or a
+// Shutdown that returns nil) ends them all.
+type Worker struct {
+	nc   *nats.Conn
+	js   jetstream.JetStream
+	reg  *Registry
+	cfg  config
+	subj subjects
+	name string
+	pool *threadpool.Pool
+
+	tasks jetstream.Stream
+	cons  jetstream.Consumer
+
+	mu          sync.Mutex
+	state       int // stateNew, stateStarted, stateStopping
+	window      int // pool max + prefetch: how many tasks it may hold
+	held        map[*job]struct{}
+	byID        map[string]*job
+	outstanding int                  // messages asked for and not yet received
+	canceled    map[string]time.Time // cancel notices for tasks not held (yet)
+	pullCtx     context.Context      // ends the pull requests at a stop
+	pullStop    context.CancelFunc
+	hardStop    chan struct{} // closed when a Shutdown's ctx ended: give everything back
+	hbStop      chan struct{}
+	pullWG      sync.WaitGroup // pull goroutines
+	hbWG        sync.WaitGroup // heartbeat goroutine
+	stopDone    chan struct{}  // closed when the first stop has released its resources
+	svc         micro.Service
+	subs        []*nats.Subscription
+}
+
+const (
+	stateNew = iota
+	stateStarted
+	stateStopping
+)
+
+// job is one delivered task, held until it is acked or handed back.
+type job struct {
+	msg      jetstream.Msg
+	info     taskInfo
+	noResult bool
+	ctx      context.Context
+	cancel   context.CancelFunc
+	started  bool
+	back     bool // handed back (Nak) by a stop or a lowered window; its outcome is discarded
+	acking   bool // its outcome is stored and it is being acked
+}
+
+// NewWorker returns a worker that will run r's handlers on a local pool of
+// min..max workers, not started. It creates the streams and the consumer when
+// absent (K16). It returns an error for a nil nc or r, an error wrapping
+// threadpool.ErrInvalidSize for bad sizes, and one wrapping ErrConfigMismatch
+// when the streams exist with other settings.
+func NewWorker(nc *nats.Conn, r *Registry, min, max int, opts ...Option) (*Worker, error) {
+	if nc == nil || r == nil {
+		return nil, errors.New("cluster: NewWorker with a nil connection or registry")
+	}
+	cfg, err := newConfig(opts)
+	if err != nil {
+		return nil, err
+	}
+	name := cfg.workerName
+	if name == "" {
+		host, _ := os.Hostname()
+		name = fmt.Sprintf("%s-%d-%s", host, os.Getpid(), nuid.Next()[16:])
+	}
+	pool, err := threadpool.New(min, max, threadpool.WithName(name))
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	w := &Worker{nc: nc, js: js, reg: r, cfg: cfg, subj: subjects{cfg.prefix}, name: name, pool: pool,
+		held: map[*job]struct{}{}, byID: map[string]*job{}, canceled: map[string]time.Time{},
+		hardStop: make(chan struct{}), hbStop: make(chan struct{}), stopDone: make(chan struct{})}
+	if err := w.ensure(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *Worker) ensure() (err error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	w.tasks, _, w.cons, err = ensureAll(ctx, w.js, w.cfg)
+	return err
+}
+
+// Name returns the worker's name, as it appears in results and in its pool.
+func (w *Worker) Name() string { return w.name }
+
+// Start checks the streams again (ErrConfigMismatch if they changed), starts
+// the local pool, the heartbeat, the stats service and pulling. Start twice
+// is harmless; a stopped Worker cannot be started again (make a new one).
+func (w *Worker) Start() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch w.state {
+	case stateStarted:
+		return nil
+	case stateStopping:
+		return errors.New("cluster: Start on a stopped worker")
+	}
+	if err := w.ensure(); err != nil {
+		return err
+	}
+	advSub, err := w.nc.Subscribe(advisorySubject(w.subj.tasksStream()), w.onAdvisory)
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	cancelSub, err := w.nc.Subscribe(w.subj.cancel(), w.onCancel)
+	if err != nil {
+		advSub.Unsubscribe()
+		return fmt.Errorf("cluster: %w", err)
+	}
+	w.subs = []*nats.Subscription{advSub, cancelSub}
+	if w.svc, err = w.addService(); err != nil {
+		w.unsubscribe()
+		return err
+	}
+	if err := w.pool.Start(); err != nil {
+		w.svc.Stop()
+		w.unsubscribe()
+		return fmt.Errorf("cluster: %w", err)
+	}
+	w.state = stateStarted
+	w.window = w.pool.Max() + w.cfg.prefetch
+	w.pullCtx, w.pullStop = context.WithCancel(context.Background())
+	w.hbWG.Add(1)
+	go w.heartbeat()
+	w.topUpLocked()
+	return nil
+}
+
+func (w *Worker) unsubscribe() {
+	for _, s := range w.subs {
+		s.Unsubscribe()
+	}
+}
+
+// AdjustPoolSize resizes the local pool (threadpool.Pool.AdjustPoolSize) and
+// the pull window at once (K7): a raised max pulls at once; after a lowered
+// max nothing is pulled until fewer than max tasks are held, and tasks that
+// arrive beyond the new window from requests already outstanding are handed
+// back at once (Nak, which counts as a delivery).
+func (w *Worker) AdjustPoolSize(min, max int) error {
+	if err := w.pool.AdjustPoolSize(min, max); err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.window = max + w.cfg.prefetch
+	w.topUpLocked()
+	return nil
+}
+
+// Stats returns the local pool's snapshot (threadpool.Pool.Stats).
+func (w *Worker) Stats() threadpool.Stats { return w.pool.Stats() }
+
+// Stop stops pulling, lets the running handlers finish, stores their results,
+// acks their tasks, stops the heartbeat and the stats service, and returns
+// (K11). A Stop after a Shutdown that timed out waits for the handlers left.
+// It returns nil; called twice it waits for the same stop.
+func (w *Worker) Stop() error { return w.Shutdown(nil) }
+
+// Shutdown is Stop bounded by ctx: when ctx ends first, every task not yet
+// acked is handed back to the stream at once (Nak: redelivered at once, not
+// after AckWait), its handler's context is canceled and its outcome
+// discarded, and Shutdown returns ctx.Err() (the handlers still running are
+// the local pool's to finish; a later Stop waits for them). A nil ctx waits
+// without bound.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	first := w.state != stateStopping
+	wasStarted := w.state == stateStarted
+	w.state = stateStopping
+	if w.pullStop != nil {
+		w.pullStop()
+	}
+	w.mu.Unlock()
+	if !first {
+		<-w.stopDone
+		return w.pool.Shutdown(ctx)
+	}
+	w.pullWG.Wait() // pulls end at once; what they received meanwhile is handed back
+	var err error
+	if wasStarted {
+		if ctx == nil {
+			err = w.pool.Stop()
+		} else if err = w.pool.Shutdown(ctx); err != nil {
+			w.handBackAll()
+		}
+		close(w.hbStop)
+		w.hbWG.Wait()
+		w.svc.Stop()
+		w.unsubscribe()
+		w.nc.FlushTimeout(5 * time.Second) // the acks and naks reach the server
+	} else {
+		w.pool.Stop()
+	}
+	close(w.stopDone)
+	return err
+}
+
+// handBackAll naks every held task not being acked and cancels its handler.
+func (w *Worker) handBackAll() {
+	w.mu.Lock()
+	close(w.hardStop)
+	var back []*job
+	for j := range w.held {
+		if !j.acking {
+			j.back = true
+			back = append(back, j)
+			w.dropLocked(j)
+		}
+	}
+	w.mu.Unlock()
+	for _, j := range back {
+		j.cancel()
+		j.msg.Nak()
+	}
+}
+
+// dropLocked forgets a held job.
+func (w *Worker) dropLocked(j *job) {
+	delete(w.held, j)
+	if w.byID[j.info.id] == j {
+		delete(w.byID, j.info.id)
+	}
+}
+
+// heartbeat sends InProgress for every held task every AckWait/4 (K4), so
+// neither a waiting nor a long-running task is redelivered while this worker
+// lives, and forgets cancel notices older than cancelMemory. It ends at a stop.
+func (w *Worker) heartbeat() {
+	defer w.hbWG.Done()
+	t := time.NewTicker(w.cfg.ackWait / 4)
+	defer t.Stop()
+	for {
+		select {
+		case <-w.hbStop:
+			return
+		case now := <-t.C:
+			w.mu.Lock()
+			msgs := make([]jetstream.Msg, 0, len(w.held))
+			for j := range w.held {
+				msgs = append(msgs, j.msg)
+			}
+			for id, at := range w.canceled {
+				if now.Sub(at) > cancelMemory {
+					delete(w.canceled, id)
+				}
+			}
+			w.mu.Unlock()
+			for _, m := range msgs {
+				m.InProgress()
+			}
+		}
+	}
+}
+
+// cancelMemory is how long a worker remembers a cancel notice for a task it
+// does not hold, in case the task is delivered to it later.
+const cancelMemory = 10 * time.Minute
+
+// onCancel cancels the handler of a held task, or remembers the notice.
+func (w *Worker) onCancel(m *nats.Msg) {
+	id := string(m.Data)
+	w.mu.Lock()
+	j := w.byID[id]
+	if j == nil {
+		w.canceled[id] = time.Now()
+	}
+	w.mu.Unlock()
+	if j != nil {
+		j.cancel()
+	}
+}
