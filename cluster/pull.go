@@ -128,10 +128,10 @@ func (w *Worker) run(j *job) (any, error) {
 	}
 	j.started = true
 	w.mu.Unlock()
-	if err := j.ctx.Err(); err != nil {
-		if errors.Is(err, context.DeadlineExceeded) {
-			return nil, &outcome{statusDeadline, "deadline " + j.info.deadline.Format(time.RFC3339Nano) + " passed"}
-		}
+	if dl := j.info.deadline; !dl.IsZero() && !time.Now().Before(dl) { // on this worker's clock
+		return nil, &outcome{statusDeadline, "deadline " + dl.Format(time.RFC3339Nano) + " passed"}
+	}
+	if j.ctx.Err() != nil {
 		return nil, &outcome{statusCanceled, "canceled"}
 	}
 	h, ok := w.reg.lookup(j.info.handler)

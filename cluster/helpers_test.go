@@ -1,0 +1,157 @@
+package cluster_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/twisted-go/threadpool/cluster"
+	"github.com/twisted-go/threadpool/cluster/natsembed"
+)
+
+// timeout bounds every wait of a test.
+const timeout = 60 * time.Second
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func startServer(t *testing.T, o natsembed.Options) *natsembed.Server {
+	t.Helper()
+	s, err := natsembed.Start(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Shutdown)
+	return s
+}
+
+func connect(t *testing.T, s *natsembed.Server, opts ...nats.Option) *nats.Conn {
+	t.Helper()
+	nc, err := s.Connect(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+func newClient(t *testing.T, nc *nats.Conn, opts ...cluster.Option) *cluster.Client {
+	t.Helper()
+	c, err := cluster.NewClient(testCtx(t), nc, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func startWorker(t *testing.T, nc *nats.Conn, r *cluster.Registry, min, max int, opts ...cluster.Option) *cluster.Worker {
+	t.Helper()
+	w, err := cluster.NewWorker(nc, r, min, max, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Stop() })
+	return w
+}
+
+// eventually polls cond on a ticker until it holds, failing the test at ctx's
+// end. It is for server-side state that sends no event (stream counts).
+func eventually(t *testing.T, ctx context.Context, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			t.Fatalf("timed out waiting for %s", what)
+		case <-tick.C:
+		}
+	}
+}
+
+// streamMsgs returns how many messages the stream holds.
+func streamMsgs(t *testing.T, nc *nats.Conn, name string) uint64 {
+	t.Helper()
+	js, _ := jetstream.New(nc)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	s, err := js.Stream(ctx, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.State.Msgs
+}
+
+// gate is a handler gate: started receives each start, release lets them return.
+type gate struct {
+	started chan int
+	release chan struct{}
+}
+
+func newGate() *gate { return &gate{started: make(chan int, 1000), release: make(chan struct{})} }
+
+func (g *gate) recv(t *testing.T, ctx context.Context) int {
+	t.Helper()
+	select {
+	case n := <-g.started:
+		return n
+	case <-ctx.Done():
+		t.Fatal("timed out waiting for a handler to start")
+	}
+	return 0
+}
+
+// child is a worker process (this test binary re-executed).
+type child struct {
+	cmd *exec.Cmd
+}
+
+// startChild starts a worker process on url and waits until its worker runs.
+func startChild(t *testing.T, ctx context.Context, nc *nats.Conn, url, prefix string, ackWait time.Duration, maxDeliver int) *child {
+	t.Helper()
+	ready, err := nc.SubscribeSync("test.ready")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ready.Unsubscribe()
+	nc.Flush()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), envChild+"="+url, envPrefix+"="+prefix,
+		envAckWait+"="+strconv.Itoa(int(ackWait/time.Millisecond)), envMaxDel+"="+strconv.Itoa(maxDeliver))
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	c := &child{cmd: cmd}
+	t.Cleanup(func() { c.kill() })
+	if _, err := ready.NextMsgWithContext(ctx); err != nil {
+		t.Fatalf("child worker not ready: %v", err)
+	}
+	return c
+}
+
+// kill kills the process with SIGKILL and reaps it.
+func (c *child) kill() {
+	if c.cmd.ProcessState == nil {
+		c.cmd.Process.Signal(syscall.SIGKILL)
+		c.cmd.Wait()
+	}
+}
