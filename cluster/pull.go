@@ -149,14 +149,16 @@ func (w *Worker) finish(j *job, res any, err error) {
 	if errors.Is(err, errHandedBack) {
 		return
 	}
-	status, data := classify(res, err)
-	stored := j.noResult || w.sendResult(j, status, data)
 	w.mu.Lock()
-	if j.back {
+	if j.back { // handed back by Shutdown: its outcome is discarded
 		w.mu.Unlock()
 		return
 	}
-	j.acking = stored
+	j.acking = true // from here on this goroutine acks or naks it
+	w.mu.Unlock()
+	status, data := classify(res, err)
+	stored := j.noResult || w.sendResult(j, status, data)
+	w.mu.Lock()
 	j.back = !stored
 	w.dropLocked(j)
 	w.topUpLocked()

@@ -68,7 +68,7 @@ type job struct {
 	cancel   context.CancelFunc
 	started  bool
 	back     bool // handed back (Nak) by a stop or a lowered window; its outcome is discarded
-	acking   bool // its outcome is stored and it is being acked
+	acking   bool // finish owns it: it stores the outcome, then acks (or naks) it
 }
 
 // NewWorker returns a worker that will run r's handlers on a local pool of
@@ -144,6 +144,11 @@ func (w *Worker) Start() error {
 	if w.svc, err = w.addService(); err != nil {
 		w.unsubscribe()
 		return err
+	}
+	if err := w.nc.FlushTimeout(5 * time.Second); err != nil { // the subscriptions exist at the server
+		w.svc.Stop()
+		w.unsubscribe()
+		return fmt.Errorf("cluster: %w", err)
 	}
 	if err := w.pool.Start(); err != nil {
 		w.svc.Stop()
@@ -229,7 +234,9 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// handBackAll naks every held task not being acked and cancels its handler.
+// handBackAll naks every held task whose outcome is not being stored (those
+// finish acks or naks itself, and sendResult gives up at hardStop) and
+// cancels its handler.
 func (w *Worker) handBackAll() {
 	w.mu.Lock()
 	close(w.hardStop)

@@ -1,0 +1,260 @@
+package cluster_test
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twisted-go/threadpool/cluster"
+	"github.com/twisted-go/threadpool/cluster/natsembed"
+)
+
+// stats reads the cluster's Stats, failing the test on error.
+func stats(t *testing.T, ctx context.Context, c *cluster.Client) cluster.Stats {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	st, err := c.Stats(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// holdRegistry registers "hold": it reports its argument on g.started and
+// returns it once g.release is closed.
+func holdRegistry(g *gate) (*cluster.Registry, cluster.Task[int, int]) {
+	r := cluster.NewRegistry()
+	return r, cluster.Register(r, "hold", func(ctx context.Context, n int) (int, error) {
+		g.started <- n
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return n, nil
+	})
+}
+
+// K6, K8: exact pull. With two machines of one slot each, a busy machine
+// holds nothing more: the second task goes to the idle machine at once and
+// a third one stays in the stream (Queued), not behind a busy machine.
+func TestExactPull(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc)
+	w1 := startWorker(t, connect(t, s), r, 0, 1)
+	w2 := startWorker(t, connect(t, s), r, 0, 1)
+
+	f1 := cluster.Submit(ctx, c, hold, 1)
+	g.recv(t, ctx)
+	f2 := cluster.Submit(ctx, c, hold, 2)
+	g.recv(t, ctx) // started while task 1 still runs: on the other machine
+	if w1.Stats().Working != 1 || w2.Stats().Working != 1 {
+		t.Fatalf("working %d and %d, want 1 and 1", w1.Stats().Working, w2.Stats().Working)
+	}
+	f3 := cluster.Submit(ctx, c, hold, 3)
+	st := stats(t, ctx, c)
+	if st.Machines != 2 || st.Working != 2 || st.Workers != 2 || st.Queued != 1 || st.InFlight != 2 {
+		t.Fatalf("stats %+v, want 2 machines working, 1 queued, 2 in flight", st)
+	}
+	close(g.release)
+	for i, f := range []interface {
+		Wait(context.Context) (int, error)
+	}{f1, f2, f3} {
+		if v, err := f.Wait(ctx); err != nil || v != i+1 {
+			t.Fatal(v, err)
+		}
+	}
+}
+
+// K7: AdjustPoolSize moves the pull window at once: a raised max pulls at
+// once, a lowered max pulls nothing until fewer than max tasks are held.
+func TestAdjustPoolSizeMovesWindow(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc)
+	w := startWorker(t, nc, r, 0, 1)
+
+	var fs []interface{ Wait(context.Context) (int, error) }
+	for i := range 4 {
+		fs = append(fs, cluster.Submit(ctx, c, hold, i))
+	}
+	g.recv(t, ctx)
+	if st := stats(t, ctx, c); st.Queued != 3 || st.Working != 1 {
+		t.Fatalf("max 1: %+v", st)
+	}
+	if err := w.AdjustPoolSize(0, 3); err != nil {
+		t.Fatal(err)
+	}
+	g.recv(t, ctx)
+	g.recv(t, ctx)
+	if st := stats(t, ctx, c); st.Queued != 1 || st.Working != 3 || st.InFlight != 3 {
+		t.Fatalf("max 3: %+v", st)
+	}
+	if err := w.AdjustPoolSize(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	// Three still run, above the new max: the fourth task stays queued.
+	if st := stats(t, ctx, c); st.Queued != 1 || st.InFlight != 3 {
+		t.Fatalf("max lowered to 1: %+v", st)
+	}
+	close(g.release)
+	for _, f := range fs {
+		if _, err := f.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := w.Stats(); st.Completed != 4 || st.Max != 1 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// K11: Stop lets the running handler finish, stores its result and acks it.
+func TestWorkerStopFinishes(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc)
+	w := startWorker(t, connect(t, s), r, 0, 2)
+	f := cluster.Submit(ctx, c, hold, 9)
+	g.recv(t, ctx)
+	stopped := make(chan error, 1)
+	go func() { stopped <- w.Stop() }()
+	select {
+	case <-stopped:
+		t.Fatal("Stop returned while a handler ran")
+	case <-f.Done():
+		t.Fatal("resolved before release")
+	default:
+	}
+	close(g.release)
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-ctx.Done():
+		t.Fatal("Stop hangs")
+	}
+	if v, err := f.Wait(ctx); err != nil || v != 9 {
+		t.Fatal(v, err)
+	}
+	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 {
+		t.Fatalf("%d tasks left", n)
+	}
+	if err := w.Start(); err == nil {
+		t.Fatal("Start after Stop accepted")
+	}
+	if st := stats(t, ctx, c); st.Machines != 0 {
+		t.Fatalf("stopped worker answers: %+v", st)
+	}
+}
+
+// K11: Shutdown whose ctx ends hands the unfinished task back at once (far
+// within AckWait): another worker runs it; the first handler's ctx is canceled.
+func TestWorkerShutdownHandsBack(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc) // AckWait 30s: a redelivery after AckWait would time the test out
+	w1 := startWorker(t, connect(t, s), r, 0, 1)
+	f := cluster.Submit(ctx, c, hold, 5)
+	g.recv(t, ctx)
+
+	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := w1.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown = %v", err)
+	}
+	if err := w1.Stop(); err != nil { // the canceled handler has returned
+		t.Fatal(err)
+	}
+	r2 := cluster.NewRegistry()
+	var ran atomic.Int32
+	cluster.Register(r2, "hold", func(ctx context.Context, n int) (int, error) { ran.Add(1); return n * 10, nil })
+	start := time.Now()
+	startWorker(t, connect(t, s), r2, 0, 1)
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	if v, err := f.Wait(wctx); err != nil || v != 50 {
+		t.Fatalf("%d, %v (after %v)", v, err, time.Since(start))
+	}
+	if ran.Load() != 1 {
+		t.Fatal("ran", ran.Load())
+	}
+	if st := stats(t, ctx, c); st.DuplicateResults != 0 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// K4: a handler running longer than AckWait is not redelivered: the worker
+// heartbeats it.
+func TestLongHandlerNotRedelivered(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	r := cluster.NewRegistry()
+	var ran atomic.Int32
+	long := cluster.Register(r, "long", func(ctx context.Context, d time.Duration) (int, error) {
+		ran.Add(1)
+		t := time.NewTimer(d) // the duration under test, not synchronisation
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+		}
+		return 1, nil
+	})
+	opts := []cluster.Option{cluster.WithAckWait(time.Second), cluster.WithMaxDeliver(3)}
+	c := newClient(t, nc, opts...)
+	startWorker(t, nc, r, 0, 2, opts...)
+	startWorker(t, connect(t, s), r, 0, 2, opts...) // a free machine a redelivery would reach
+	if _, err := cluster.Submit(ctx, c, long, 2500*time.Millisecond).Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := stats(t, ctx, c)
+	if ran.Load() != 1 || st.Redelivered != 0 || st.DuplicateResults != 0 {
+		t.Fatalf("ran %d, stats %+v", ran.Load(), st)
+	}
+}
+
+// K8: Stats fields; Machines drops at once when a worker stops.
+func TestStatsMachines(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc)
+	w1 := startWorker(t, connect(t, s), r, 2, 3)
+	startWorker(t, connect(t, s), r, 1, 1)
+	if st := stats(t, ctx, c); st.Machines != 2 || st.Workers != 3 || st.Waiters != 3 || st.Working != 0 || st.Queued != 0 {
+		t.Fatalf("%+v", st)
+	}
+	f := cluster.Submit(ctx, c, hold, 1)
+	g.recv(t, ctx)
+	if st := stats(t, ctx, c); st.Working != 1 || st.InFlight != 1 || st.Workers != 3 {
+		t.Fatalf("%+v", st)
+	}
+	close(g.release)
+	f.Wait(ctx)
+	if err := w1.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if st := stats(t, ctx, c); st.Machines != 1 || st.Workers != 1 {
+		t.Fatalf("after a stop: %+v", st)
+	}
+}
