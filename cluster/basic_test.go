@@ -76,6 +76,8 @@ func TestUnknownHandlerAndBadArgument(t *testing.T) {
 	if ran.Load() != 0 {
 		t.Fatal("handler ran on a bad argument")
 	}
+	// The task is acked just after its result is stored: wait for the ack.
+	eventually(t, ctx, "both tasks acked", func() bool { return streamMsgs(t, nc, "THREADPOOL_TASKS") == 0 })
 	st, err := c.Stats(ctx)
 	if err != nil || st.Redelivered != 0 || st.InFlight != 0 || st.Queued != 0 || st.DuplicateResults != 0 {
 		t.Fatalf("stats %+v, %v", st, err)
