@@ -104,6 +104,7 @@ func (c *Client) consumeResults(ctx context.Context) error {
 		AckPolicy:         jetstream.AckExplicitPolicy,
 		DeliverPolicy:     jetstream.DeliverAllPolicy,
 		InactiveThreshold: c.cfg.resultTTL,
+		AckWait:           c.cfg.ackWait, // a result lost on its way (a reconnect) comes again after it
 		MaxAckPending:     1 << 16,
 	})
 	if err != nil {
