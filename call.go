@@ -2,6 +2,7 @@ package threadpool
 
 import (
 	"context"
+	"runtime"
 	"runtime/debug"
 
 	"github.com/twisted-go/threadpool/internal/team"
@@ -53,21 +54,38 @@ type callback struct {
 	onResult func(any, error)
 }
 
-func (c *callback) Run() (failed bool) {
+func (c *callback) Run() team.Outcome {
 	normal := false
 	defer func() {
 		if !normal {
-			err := fault(recover())
-			c.deliver(nil, err)
-			failed = true
+			// f called runtime.Goexit (maybe while panicking, or a deferred
+			// call of it panicked during the Goexit): the goroutine ends.
+			c.deliver(nil, ErrGoexit)
 		}
 	}()
-	res, err := c.f()
+	res, err := c.call()
+	normal = true
+	if !c.deliver(res, err) || err != nil {
+		return team.Failed
+	}
+	return team.Completed
+}
+
+// call calls f, turning its panic into a *PanicError. It does not return
+// if f ends the goroutine.
+func (c *callback) call() (res any, err error) {
+	normal := false
+	defer func() {
+		if !normal {
+			res, err = nil, panicError(recover())
+		}
+	}()
+	res, err = c.f()
 	normal = true
 	if err != nil {
 		res = nil // SPEC C3: a failure reports no result
 	}
-	return !c.deliver(res, err) || err != nil
+	return res, err
 }
 
 func (c *callback) Cancel(err error) { c.deliver(nil, err) }
@@ -75,42 +93,69 @@ func (c *callback) Cancel(err error) { c.deliver(nil, err) }
 func (c *callback) Context() context.Context { return nil }
 
 // deliver calls onResult once, after dropping the pool's last reference to
-// f; it reports false if onResult panicked (which is logged).
+// f; it reports false if onResult panicked (which is logged). It does not
+// return if onResult ends the goroutine.
 func (c *callback) deliver(res any, err error) (ok bool) {
 	onResult := c.onResult
 	c.f, c.onResult = nil, nil
-	defer func() {
-		if !ok {
-			if r := recover(); r != nil {
-				c.p.logFault("threadpool: callback panicked", &PanicError{Value: r, Stack: debug.Stack()})
-			}
-		}
-	}()
-	onResult(res, err)
+	if pe := callOnResult(onResult, res, err); pe != nil {
+		c.p.logFault("threadpool: callback panicked", pe, nil)
+		return false
+	}
 	return true
 }
 
-// fault turns what recover returned in an abnormal exit into the error to
-// report: a *PanicError, or the Goexit error when nothing was recovered.
-// (panic(nil) recovers a *runtime.PanicNilError, so it is a panic too.)
-func fault(r any) error {
+// callOnResult calls onResult, turning its panic into a *PanicError. It
+// does not return if onResult ends the goroutine.
+func callOnResult(onResult func(any, error), res any, err error) (pe *PanicError) {
+	normal := false
+	defer func() {
+		if !normal {
+			pe = panicError(recover())
+		}
+	}()
+	onResult(res, err)
+	normal = true
+	return nil
+}
+
+// panicError is the error of a panic whose recovered value is r, with the
+// stack of the calling goroutine, taken in the deferred call that recovered
+// it. A nil r can only come from panic(nil) under GODEBUG=panicnil=1 (a
+// caller that got nil from recover and returned was not in a Goexit): it is
+// reported as the runtime reports panic(nil) by default.
+func panicError(r any) *PanicError {
 	if r == nil {
-		return errGoexit
+		r = new(runtime.PanicNilError)
 	}
 	return &PanicError{Value: r, Stack: debug.Stack()}
 }
 
-// funcFailed logs a fire-and-forget task's panic or Goexit (recovered is
-// nil): there is nobody else to report it to.
-func (p *Pool) funcFailed(recovered any) {
-	p.logFault("threadpool: task failed with nobody to report to", fault(recovered))
+// fault logs a failure of user code that nobody else receives: a
+// fire-and-forget task's panic or Goexit, or a context's AfterFunc stop that
+// panicked.
+func (p *Pool) fault(f team.Fault) {
+	if f.Goexit {
+		p.logFault("threadpool: task failed with nobody to report to", ErrGoexit, f.Stack)
+		return
+	}
+	msg := "threadpool: task failed with nobody to report to"
+	if f.What != "task" {
+		msg = "threadpool: " + f.What + " panicked"
+	}
+	p.logFault(msg, &PanicError{Value: f.Value, Stack: f.Stack}, nil)
 }
 
-// logFault logs err once at Error level, with the stack of a panic.
-func (p *Pool) logFault(msg string, err error) {
+// logFault logs err once at Error level, with the stack of a panic (or
+// stack, for a Goexit). The logger's handler is user code: if it panics,
+// the record is lost, as there is nobody left to tell.
+func (p *Pool) logFault(msg string, err error, stack []byte) {
+	defer func() { _ = recover() }()
 	attrs := []any{"pool", p.Name(), "err", err}
 	if pe, ok := err.(*PanicError); ok {
 		attrs = append(attrs, "panic", pe.Value, "stack", string(pe.Stack))
+	} else if stack != nil {
+		attrs = append(attrs, "stack", string(stack))
 	}
 	p.t.Logger().Error(msg, attrs...)
 }

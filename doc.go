@@ -83,10 +83,43 @@
 // a *[PanicError] with the value and stack, its Future resolves with it, or,
 // for a fire-and-forget task, it is logged once at Error level through the
 // pool's logger ([WithLogger]). A task that calls runtime.Goexit fails the
-// same way with a Goexit error. A panic inside a callback is logged once.
+// same way with [ErrGoexit]. A panic inside a callback is logged once.
 // Every failure counts in Stats.Failed. No fault costs capacity: the worker
 // survives a panic, and a worker whose goroutine a Goexit ended is replaced
 // at once.
+//
+// # Faults in user code
+//
+// User code runs in five places: the task; its callback (onResult, also
+// when it reports a cancellation); the pool logger's handler, when the pool
+// logs a failure; a [Submit] context's methods; and the stop function of a
+// context's AfterFunc, which the pool calls when a watched task leaves the
+// backlog. Whichever way that code ends, the pool reports the failure once,
+// to the task's receiver or else to the log, counts the task once, loses
+// no task and no capacity, and Stop and Shutdown still return:
+//
+//	where            returns     returns err   panics (any value, nil too)   runtime.Goexit (*)
+//	task, no result  Completed   -             Failed, logged                Failed, logged
+//	task with result Completed   Failed, err   Failed, *PanicError           Failed, ErrGoexit
+//	onResult         -           -             task Failed, logged           task Failed
+//	logger handler   -           ignored       record dropped                task counted as it ended
+//	ctx.Err (start)  -           Canceled      Failed, *PanicError           Failed, ErrGoexit
+//	ctx.Done/submit  -           -             not watched: Err at start     -
+//	AfterFunc stop   -           -             logged                        -
+//
+// (*) Goexit also stands for a Goexit during a panic and a panic during a
+// Goexit: the goroutine ends either way, and the task is reported as a
+// Goexit. panic(nil) is a *[PanicError] whose Value is a
+// *runtime.PanicNilError, also under GODEBUG=panicnil=1.
+//
+// A worker's goroutine that user code ends, in the task or anywhere after
+// it, is replaced at once by a new goroutine (the worker gets a new number
+// and name), which carries on with whatever the old one had in hand: the
+// task's accounting, the next backlogged task. A task run on the
+// submitting goroutine ([RunInCaller]) that calls Goexit ends that
+// goroutine, as Goexit does, and is still counted. A panic of a task with
+// no receiver, or of an AfterFunc stop, is logged; if the logger itself
+// panics, the record is dropped, as nobody is left to tell.
 //
 // # Overload and idle workers
 //

@@ -28,8 +28,9 @@ var (
 	ErrInvalidSize = errors.New("threadpool: invalid pool size")
 )
 
-// errGoexit is the failure reported for a task that called runtime.Goexit.
-var errGoexit = errors.New("threadpool: task called runtime.Goexit")
+// ErrGoexit is the failure reported for a task that called runtime.Goexit:
+// to its callback, to its [Future], or in the log when nobody receives it.
+var ErrGoexit = errors.New("threadpool: task called runtime.Goexit")
 
 // PanicError is the error reported for a task that panicked: to its
 // callback, to its [Future], or in the log when nobody receives it.
@@ -54,6 +55,12 @@ func (e *PanicError) Unwrap() error {
 	return err
 }
 
+// maxMin is the largest minimum accepted. A minimum is started eagerly, one
+// goroutine per worker, so an absurd one (a corrupted setting, a
+// MaxInt) would exhaust memory instead of failing; a maximum is only a
+// limit, and any is accepted.
+const maxMin = 1 << 20
+
 // checkSize validates a minimum and maximum pool size.
 func checkSize(min, max int) error {
 	switch {
@@ -61,6 +68,8 @@ func checkSize(min, max int) error {
 		return fmt.Errorf("%w (min=%d, max=%d): minimum is negative", ErrInvalidSize, min, max)
 	case min > max:
 		return fmt.Errorf("%w (min=%d, max=%d): minimum is greater than maximum", ErrInvalidSize, min, max)
+	case min > maxMin:
+		return fmt.Errorf("%w (min=%d, max=%d): minimum is above %d", ErrInvalidSize, min, max, maxMin)
 	}
 	return nil
 }

@@ -66,10 +66,12 @@ func NewFuture[T any]() (*Future[T], func(T, error)) {
 func (f *Future[T]) Done() <-chan struct{} { return f.done }
 
 // Wait waits for the Future and returns its value and error. ctx bounds only
-// this wait: if it ends first, Wait returns the zero value and ctx.Err(),
-// and the task goes on. A nil ctx waits without bound.
+// this wait: if it ends before the Future is resolved, Wait returns the zero
+// value and ctx.Err(), and the task goes on. A Future already resolved
+// returns its outcome whatever the state of ctx. A nil ctx waits without
+// bound.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
-	if ctx == nil {
+	if ctx == nil || f.resolved.Load() {
 		<-f.done
 		return f.val, f.err
 	}
@@ -77,6 +79,11 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	case <-f.done:
 		return f.val, f.err
 	case <-ctx.Done():
+		select {
+		case <-f.done: // resolved too: the outcome wins
+			return f.val, f.err
+		default:
+		}
 		var zero T
 		return zero, ctx.Err()
 	}
@@ -99,18 +106,42 @@ type submitted[T any] struct {
 	ctx context.Context
 }
 
-func (s *submitted[T]) Run() (failed bool) {
+func (s *submitted[T]) Run() team.Outcome {
 	normal := false
 	defer func() {
 		if !normal {
-			s.finish(*new(T), fault(recover()))
-			failed = true
+			// f called runtime.Goexit (maybe while panicking, or a deferred
+			// call of it panicked during the Goexit): the goroutine ends.
+			s.finish(*new(T), ErrGoexit)
 		}
 	}()
-	v, err := s.f(s.ctx)
+	v, out, err := s.call()
 	normal = true
 	s.finish(v, err)
-	return err != nil
+	return out
+}
+
+// call runs f(ctx), or skips it if ctx has ended, and tells how it ended.
+// The context's Err is user code, so it is called here, inside the
+// recovery: a panic in f or in Err is a *PanicError. It does not return if
+// f ends the goroutine.
+func (s *submitted[T]) call() (v T, out team.Outcome, err error) {
+	normal := false
+	defer func() {
+		if !normal {
+			v, out, err = *new(T), team.Failed, panicError(recover())
+		}
+	}()
+	if s.ctx.Err() != nil {
+		normal = true
+		return v, team.Canceled, team.CanceledError(s.ctx)
+	}
+	v, err = s.f(s.ctx)
+	normal = true
+	if err != nil {
+		return v, team.Failed, err
+	}
+	return v, team.Completed, nil
 }
 
 func (s *submitted[T]) Cancel(err error) { s.finish(*new(T), err) }

@@ -249,6 +249,16 @@ func (r *recorder) records() []logRecord {
 	return append([]logRecord(nil), *r.recs...)
 }
 
+// err returns the record's "err" attribute, or nil.
+func (rec logRecord) err() error {
+	v, ok := rec.Attrs["err"]
+	if !ok {
+		return nil
+	}
+	err, _ := v.Any().(error)
+	return err
+}
+
 // attrText is the text of every attribute of rec, joined, for searching.
 func (rec logRecord) attrText() string {
 	var b strings.Builder

@@ -1,6 +1,7 @@
 package threadpool
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -26,9 +27,13 @@ func (p *Pool) MarshalJSON() ([]byte, error) {
 // Pool it makes a fresh pool with those settings and default options, not
 // started, as [New] would. Into a pool that is not started it replaces min,
 // max and the name and keeps the rest (options, waiting work, counters). A
+// JSON null leaves p as it is (encoding/json's convention). A
 // missing min or max is an error, so is a size [New] would refuse (wrapping
 // [ErrInvalidSize]), and so is unmarshalling into a started or stopping pool.
 func (p *Pool) UnmarshalJSON(b []byte) error {
+	if string(bytes.TrimSpace(b)) == "null" {
+		return nil // encoding/json's convention: null leaves the value as it is
+	}
 	var v persisted
 	if err := json.Unmarshal(b, &v); err != nil {
 		return fmt.Errorf("threadpool: UnmarshalJSON: %w", err)
@@ -44,7 +49,7 @@ func (p *Pool) UnmarshalJSON(b []byte) error {
 		if err != nil {
 			return err
 		}
-		p.t = fresh.t // fresh's own methods (its FuncFailed) share this team: they read only fresh.t
+		p.t = fresh.t // fresh's own methods (its Fault hook) share this team: they read only fresh.t
 		return nil
 	}
 	lbl := "" // an unchanged name keeps the label, so worker names stay

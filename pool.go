@@ -27,9 +27,10 @@ var poolIDs atomic.Uint64
 // New returns a pool with the given sizes, not started: no goroutine exists
 // until [Pool.Start] and work need one. Work submitted before Start waits.
 //
-// It returns an error wrapping [ErrInvalidSize] when min is negative or
-// greater than max, and an error naming the option when an option has a bad
-// value. (0, 0) is legal: a pool that holds work until its max is raised.
+// It returns an error wrapping [ErrInvalidSize] when min is negative,
+// greater than max, or above 1<<20 (min workers are started eagerly, one
+// goroutine each; max is only a limit and may be anything), and an error
+// naming the option when an option has a bad value. (0, 0) is legal: a pool that holds work until its max is raised.
 func New(min, max int, opts ...Option) (*Pool, error) {
 	if err := checkSize(min, max); err != nil {
 		return nil, err
@@ -46,7 +47,7 @@ func New(min, max int, opts ...Option) (*Pool, error) {
 	}
 	s.Label = label(s.Name)
 	p := &Pool{}
-	s.FuncFailed = p.funcFailed
+	s.Fault = p.fault
 	p.t = team.New(min, max, s)
 	return p, nil
 }
@@ -85,7 +86,7 @@ func (p *Pool) Max() int { _, max, _ := p.t.Settings(); return max }
 
 // AdjustPoolSize sets the minimum and maximum sizes, checking them first: it
 // returns an error wrapping [ErrInvalidSize] and changes nothing when min is
-// negative or greater than max.
+// negative, greater than max, or above 1<<20 (as [New]).
 //
 // On a pool that is not started it only records the sizes. On a started
 // pool, when it returns: idle workers above the new max have quit, busy ones

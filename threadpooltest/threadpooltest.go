@@ -8,12 +8,16 @@
 // step, with no goroutines, no sleeps and no timing.
 //
 // Everything else is the pool as it is: Start, the backlog, resizing,
-// callbacks, Futures, Stats and stops. Two differences follow from the
+// callbacks, Futures, Stats and stops. Three differences follow from the
 // workers running nothing by themselves: Stop, Shutdown and StopNow begin
 // the stop and return at once (the test runs what is left, then sees
-// Workers.Live fall to 0), and a task that calls runtime.Goexit ends the
-// goroutine that called RunOne, as it would end a worker. WithIdleTimeout
-// works (its timers are real; use testing/synctest to step them).
+// Workers.Live fall to 0); a backlogged task whose Submit context has ended
+// is canceled at the start of the next RunOne, not by a goroutine of the
+// context package, so every step is deterministic; and a task that calls
+// runtime.Goexit ends the goroutine that called RunOne, as it would end a
+// worker (the step is finished, and the worker replaced, before that
+// goroutine has ended). WithIdleTimeout works (its timers are real; use
+// testing/synctest to step them).
 package threadpooltest
 
 import (

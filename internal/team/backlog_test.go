@@ -13,7 +13,7 @@ import (
 // relJob is a Job that can be told apart by its value.
 type relJob int
 
-func (relJob) Run() bool                { return false }
+func (relJob) Run() Outcome             { return Completed }
 func (relJob) Cancel(error)             {}
 func (relJob) Context() context.Context { return nil }
 

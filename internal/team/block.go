@@ -88,14 +88,11 @@ func (t *Team) block(task Task, ctx context.Context) error {
 	b.task = task
 	t.blocked.push(b)
 	t.mu.Unlock()
-	var ctxDone <-chan struct{}
-	if ctx != nil {
-		ctxDone = ctx.Done()
-	}
+	ctxDone := doneOf(ctx)
 	select {
 	case <-b.ready:
 	case <-ctxDone:
-		err := canceledError(ctx) // ctx.Err is user code: not under the mutex
+		err := CanceledError(ctx) // ctx.Err is user code: not under the mutex
 		t.mu.Lock()
 		if t.blocked.remove(b) {
 			t.counts.Submitted++
@@ -119,6 +116,20 @@ func (t *Team) block(task Task, ctx context.Context) error {
 		t.watch(seq, ctx)
 	}
 	return nil
+}
+
+// doneOf returns ctx.Done(), or nil for a nil ctx. The context's methods are
+// user code: one whose Done panics is taken as a context that never ends.
+func doneOf(ctx context.Context) (done <-chan struct{}) {
+	if ctx == nil {
+		return nil
+	}
+	defer func() {
+		if recover() != nil {
+			done = nil
+		}
+	}()
+	return ctx.Done()
 }
 
 // release clears b, whose submitter is done with it, and keeps it as the

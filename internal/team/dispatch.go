@@ -1,6 +1,9 @@
 package team
 
-import "context"
+import (
+	"context"
+	"slices"
+)
 
 // Submit accepts task: it hands it to an idle worker, or to a new worker
 // while the team is under its limit, or appends it to the backlog. The
@@ -71,7 +74,7 @@ func (t *Team) Submit(task Task) error {
 		// worker out of the critical section. Nothing else can hand w a
 		// task or quit it meanwhile: it is busy.
 		w.handOver(task)
-	} else if ctx != nil && ctx.Done() != nil {
+	} else if ctx != nil {
 		t.watch(seq, ctx)
 	}
 	return nil
@@ -113,27 +116,96 @@ func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 	return nil, t.backlog.push(entry{task: task})
 }
 
-// watch makes backlog slot seq, whose context can end, reported canceled
+// watch makes backlog slot seq, whose context may end, reported canceled
 // (and stop holding room) as soon as ctx ends, not when a worker reaches
 // it. It runs without the mutex: registering calls the context's methods.
+//
+// A team of synchronous executors does not register with the context: its
+// callback would run on a goroutine of its own, whenever the scheduler
+// lets it, and the next step of a test would see one outcome or the other.
+// Its tasks' contexts are polled at each step instead (Sweep).
 func (t *Team) watch(seq uint64, ctx context.Context) {
-	stop := context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
+	var stop func() bool
+	if !t.cfg.Synchronous {
+		if stop = t.afterFunc(seq, ctx); stop == nil {
+			return // ctx never ends, or its methods panicked (the task checks it as it starts)
+		}
+	}
 	t.mu.Lock()
 	if e := t.backlog.at(seq); e != nil && !e.dropped() {
 		if t.watches == nil {
-			t.watches = make(map[uint64]func() bool)
+			t.watches = make(map[uint64]watching)
 		}
-		t.watches[seq] = stop
+		t.watches[seq] = watching{ctx: ctx, stop: stop}
 		t.mu.Unlock()
 		return
 	}
 	t.mu.Unlock()
-	stop() // the task left the backlog meanwhile
+	if stop != nil {
+		t.callStop(stop) // the task left the backlog meanwhile
+	}
+}
+
+// watching is the watch of one backlog slot's context: the stop function
+// of its context.AfterFunc, or nil on a synchronous team, which polls ctx.
+type watching struct {
+	ctx  context.Context
+	stop func() bool
+}
+
+// afterFunc registers dropWaiting(seq, ctx) with context.AfterFunc for a
+// context that can end, and returns its stop function; nil for a context
+// that cannot end (without allocating the callback). The context's methods
+// are user code: if one panics, nothing is registered and afterFunc
+// returns nil.
+func (t *Team) afterFunc(seq uint64, ctx context.Context) (stop func() bool) {
+	defer func() {
+		if recover() != nil {
+			stop = nil
+		}
+	}()
+	if ctx.Done() == nil {
+		return nil
+	}
+	return context.AfterFunc(ctx, func() { t.dropWaiting(seq, ctx) })
+}
+
+// Sweep cancels the backlogged tasks whose context has ended, oldest first.
+// Only a team of synchronous executors needs it (see watch): Memory calls
+// it at the start of each step. A context whose Err panics is left for the
+// task to check as it starts.
+func (t *Team) Sweep() {
+	t.mu.Lock()
+	if len(t.watches) == 0 {
+		t.mu.Unlock()
+		return
+	}
+	seqs := make([]uint64, 0, len(t.watches))
+	for seq := range t.watches {
+		seqs = append(seqs, seq)
+	}
+	slices.Sort(seqs)
+	ctxs := make([]context.Context, len(seqs))
+	for i, seq := range seqs {
+		ctxs[i] = t.watches[seq].ctx
+	}
+	t.mu.Unlock()
+	for i, ctx := range ctxs {
+		if ended(ctx) {
+			t.dropWaiting(seqs[i], ctx)
+		}
+	}
+}
+
+// ended reports whether ctx has ended; false if its Err method panics.
+func ended(ctx context.Context) (yes bool) {
+	defer func() { _ = recover() }()
+	return ctx.Err() != nil
 }
 
 // dropWaiting cancels backlog slot seq because its context ended.
 func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
-	err := canceledError(ctx) // ctx.Err is user code: not under the mutex
+	err := CanceledError(ctx) // ctx.Err is user code: not under the mutex
 	t.mu.Lock()
 	if e := t.backlog.at(seq); e != nil && !e.dropped() {
 		t.notes = append(t.notes, note{e.task, err})
@@ -157,9 +229,11 @@ func (t *Team) popLocked() (Task, bool) {
 			continue
 		}
 		if len(t.watches) > 0 {
-			if stop, ok := t.watches[seq]; ok {
+			if wt, ok := t.watches[seq]; ok {
 				delete(t.watches, seq)
-				t.stops = append(t.stops, stop) // called by unlock: it calls into the context
+				if wt.stop != nil {
+					t.stops = append(t.stops, wt.stop) // called by unlock: it calls into the context
+				}
 			}
 		}
 		t.queued--

@@ -49,12 +49,7 @@ func TestCrowdedWorkersLockByYielding(t *testing.T) {
 		t.Fatalf("crowded = %v with %d workers (crowd %d)", c, s.Workers, tm.crowd)
 	}
 	st := tm.Stop(false)
-	if st.Done != nil {
-		<-st.Done
-	}
-	if st.Workers != nil {
-		st.Workers.Wait()
-	}
+	st.Wait(nil)
 	const total = submitters * perSubmitter
 	if got := ran.Load(); got != total {
 		t.Fatalf("ran %d tasks, want %d", got, total)
@@ -103,12 +98,7 @@ func TestCrowdedWorkerParksAfterItsYieldRounds(t *testing.T) {
 	}
 	tm.mu.Unlock()
 	st := tm.Stop(false)
-	if st.Done != nil {
-		<-st.Done
-	}
-	if st.Workers != nil {
-		st.Workers.Wait()
-	}
+	st.Wait(nil)
 	if s := tm.Snapshot(); s.Completed != 1 || s.Workers != 0 {
 		t.Fatalf("after the stop: %+v", s)
 	}

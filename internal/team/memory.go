@@ -1,6 +1,9 @@
 package team
 
-import "sync"
+import (
+	"sync"
+	"sync/atomic"
+)
 
 // Memory is a set of in-memory executors: workers that run nothing until
 // told to (Twisted's MemoryWorker). Tasks handed to any of its workers wait
@@ -8,6 +11,7 @@ import "sync"
 // the real Team.Run, so the team's bookkeeping is exactly what it is with
 // goroutine workers.
 type Memory struct {
+	team    atomic.Pointer[Team] // the team whose workers these are, set by its first worker
 	mu      sync.Mutex
 	pending []memTask // guarded by mu; handed over, not yet run, oldest first
 	created int       // guarded by mu
@@ -33,6 +37,7 @@ type memExec struct {
 // Factory returns the Factory that makes memory workers of m.
 func (m *Memory) Factory() Factory {
 	return func(t *Team, w *Worker) Executor {
+		m.team.Store(t)
 		m.mu.Lock()
 		defer m.mu.Unlock()
 		m.created++
@@ -68,7 +73,19 @@ func (e *memExec) exitIfDoneLocked() bool {
 // RunOne runs the oldest pending task on the calling goroutine and reports
 // whether there was one. The task's worker then takes its next task from
 // the backlog, goes idle or quits, as the team decides.
+//
+// First it cancels the backlogged tasks whose context has ended (Sweep), so
+// that what a step sees never depends on when another goroutine ran.
+//
+// If the task ends the goroutine (runtime.Goexit), its worker is counted
+// dead and replaced, as a real worker's goroutine would be; if user code
+// run after the task ends it, the worker lives on. Either way the task is
+// finished, on other goroutines if need be (settleAside), before the
+// calling goroutine has ended.
 func (m *Memory) RunOne() bool {
+	if t := m.team.Load(); t != nil {
+		t.Sweep()
+	}
 	m.mu.Lock()
 	if len(m.pending) == 0 {
 		m.mu.Unlock()
@@ -85,11 +102,16 @@ func (m *Memory) RunOne() bool {
 	e.running = true
 	m.mu.Unlock()
 
-	ran := false
+	st := held{task: mt.task}
+	ended := true
 	defer func() {
+		if ended && st.stage != stageIdle {
+			st.dead = st.stage == stageRun
+			settleAside(&st, func(st *held, goexited bool) { e.t.finish(e.w, st, goexited) })
+		}
 		m.mu.Lock()
 		e.running = false
-		if !ran { // the task called runtime.Goexit: the team dropped this worker
+		if st.dead {
 			e.exited = true
 			m.live--
 			m.mu.Unlock()
@@ -101,8 +123,9 @@ func (m *Memory) RunOne() bool {
 			e.t.Exited(e.w)
 		}
 	}()
-	e.t.Run(e.w, mt.task)
-	ran = true
+	e.t.run(&st)
+	e.t.finish(e.w, &st, false)
+	ended = false
 	return true
 }
 

@@ -1,9 +1,6 @@
 package team
 
-import (
-	"fmt"
-	"sync"
-)
+import "fmt"
 
 // Start starts the team: it hands the backlog to new workers up to max, then
 // grows to min (SPEC B2). Starting a running team does nothing; starting a
@@ -19,16 +16,26 @@ func (t *Team) Start() error {
 		return fmt.Errorf("%w: Start called while a stop is still draining; wait for Stop first", ErrStopped)
 	}
 	t.state = stateRunning
-	t.wg = new(sync.WaitGroup)
+	t.crew = new(crew)
 	t.drainLocked()
 	t.growLocked()
 	return nil
 }
 
-// growLocked adds idle workers up to min.
+// growBatch is how many workers growLocked starts between two releases of
+// the mutex.
+const growBatch = 256
+
+// growLocked adds idle workers up to min. It lets go of the mutex after
+// every growBatch workers, so that a large min does not hold up submitters
+// and Stats for the whole growth, and it stops if a stop begins meanwhile.
 func (t *Team) growLocked() {
-	for t.workersLocked() < t.min {
+	for n := 1; t.state == stateRunning && t.workersLocked() < t.min; n++ {
 		t.idleLocked(t.newWorkerLocked())
+		if n%growBatch == 0 {
+			t.mu.Unlock()
+			t.mu.Lock()
+		}
 	}
 }
 

@@ -1,155 +1,201 @@
 package team
 
-// Running a task on a worker and deciding what the worker does next.
-
-// outcome is how a task ended.
-type outcome uint8
-
-const (
-	completed outcome = iota
-	failed
-	canceled
+import (
+	"runtime"
+	"runtime/debug"
 )
 
-// Run executes task for worker w on the calling goroutine, then reports w
-// free. A Submit task whose context ended before it started is canceled
-// instead. A fire-and-forget task that panics is reported through
-// Config.FuncFailed and counted failed, and w goes on. If the task ends the
-// goroutine (runtime.Goexit), Run reports the task failed and w dead, and
-// the team replaces w; the Goexit goes on.
+// Running a task on a worker and deciding what the worker does next.
 //
-// For a worker whose executor runs tasks directly (Team.direct), Run may
-// return the worker's next task instead of handing it over with Do: the
-// caller runs it next, saving a round trip through the executor.
+// User code can end the goroutine that runs it (runtime.Goexit) wherever it
+// runs: in the task, in the logger that reports the task's failure, in a
+// cancellation delivered after the task. So the state of a task in hand is
+// not kept in a frame that a Goexit would unwind, but in a held record, and
+// each step moves it on before it calls user code. Whoever takes over from
+// an ended goroutine (takeOver, settleAside) carries on from that record:
+// a task in hand is never lost, and a task is never counted twice.
+
+// stage is how far the task in hand has got.
+type stage uint8
+
+const (
+	stageIdle   stage = iota // no task running; held.task may be the next one to run
+	stageRun                 // the task is running (run has not returned)
+	stageReport              // the task has ended; its fault is being reported
+)
+
+// held is what a worker, or a goroutine running a task in the caller, has
+// in hand.
+type held struct {
+	task  Task  // the task to run next (run clears it as the task starts)
+	stage stage //
+	out   Outcome
+	fault *Fault // a fire-and-forget task's failure, not yet reported
+	dead  bool   // the worker is to be replaced, not continued (memory workers)
+}
+
+// Fault is a failure of user code that nobody else receives: a
+// fire-and-forget task that panicked or called runtime.Goexit, or a
+// context's AfterFunc stop function that panicked.
+type Fault struct {
+	What   string // "task" or "context AfterFunc stop"
+	Value  any    // the recovered value; a *runtime.PanicNilError for panic(nil), nil for a Goexit
+	Goexit bool   // the goroutine was ended by runtime.Goexit
+	Stack  []byte // the stack where the failure was recovered
+}
+
+// run starts st.task: it runs a fire-and-forget function, recovering its
+// panic into st.fault, or a Job, which recovers its own. It returns only if
+// the task did not end the goroutine; st.stage is stageRun until finish.
 //
-// A fire-and-forget function is called from Run itself, which recovers its
-// panic: no frame stands between the worker's loop, Run and the function.
-// With a thousand workers each returns to a stack it left a millisecond
-// ago, mostly out of cache, so every frame on the way costs a miss.
-func (t *Team) Run(w *Worker, task Task) (next Task, more bool) {
+// A fire-and-forget function is called from run itself: no frame stands
+// between the worker's loop, run and the function, and each frame on that
+// way is one more stack line a worker must bring back into cache.
+func (t *Team) run(st *held) {
+	task := st.task
+	st.task = Task{} // the pool keeps no reference to a task once it runs
+	st.stage = stageRun
 	f, isFunc := task.fn()
-	normal := false
-	defer func() {
-		if normal {
-			return
-		}
-		// Only a function's panic is recovered here. A Job recovers its
-		// own; one that escapes it anyway goes on, as a crash, rather than
-		// be swallowed.
-		var r any
-		if isFunc {
-			r = recover()
-			t.cfg.FuncFailed(r)
-		}
-		if r != nil { // a function's panic: the worker goes on
-			next, more = t.finish(w, failed, false)
-			return
-		}
-		t.finish(w, failed, true) // runtime.Goexit or a Job's panic: the goroutine ends
-	}()
-	out := completed
-	if isFunc {
-		f()
-	} else {
-		out = runJob(task.job)
+	if !isFunc {
+		st.out = task.job.Run()
+		return
 	}
-	normal = true
-	return t.finish(w, out, false)
-}
-
-// exec runs task, recovering a function's panic, and tells how it ended.
-func (t *Team) exec(task Task) outcome {
-	if f, ok := task.fn(); ok {
-		if t.callFunc(f) {
-			return failed
-		}
-		return completed
-	}
-	return runJob(task.job)
-}
-
-// runJob runs j, or cancels it if its context has ended, and tells how it
-// ended. A Job recovers its own panics.
-func runJob(j Job) outcome {
-	if ctx := j.Context(); ctx != nil && ctx.Err() != nil {
-		j.Cancel(canceledError(ctx))
-		return canceled
-	}
-	if j.Run() {
-		return failed
-	}
-	return completed
-}
-
-// callFunc calls a fire-and-forget function, reporting a panic or Goexit
-// through Config.FuncFailed; it reports whether f failed. It serves the
-// CallerRuns path (exec); a worker does the same inside Run, to keep one
-// frame off its way to every task.
-func (t *Team) callFunc(f func()) (failed bool) {
 	normal := false
 	defer func() {
 		if !normal {
-			t.cfg.FuncFailed(recover())
-			failed = true
+			// A panic, or a Goexit (recover returns nil): finish tells
+			// them apart by whether run returned.
+			st.out = Failed
+			st.fault = &Fault{What: "task", Value: recover(), Stack: debug.Stack()}
 		}
 	}()
 	f()
 	normal = true
-	return false
+	st.out = Completed
 }
 
-// runInCaller runs task on the submitting goroutine (CallerRuns policy). It
-// is counted when it has run: in Submitted, in Completed, Failed or Canceled
-// (a Submit context already done), and in CallerRan, all at once. It never
-// counts as Working: it runs outside the pool.
-func (t *Team) runInCaller(task Task) error {
-	out := failed // unless exec returns: the task called runtime.Goexit
-	defer func() {
-		t.mu.Lock()
-		t.counts.Submitted++
-		t.counts.CallerRan++
-		t.countLocked(out)
-		t.mu.Unlock()
-	}()
-	out = t.exec(task)
-	return nil
-}
-
-func (t *Team) countLocked(out outcome) {
-	switch out {
-	case completed:
-		t.counts.Completed++
-	case failed:
-		t.counts.Failed++
-	default:
-		t.counts.Canceled++
-	}
-}
-
-// finish is the end of a task on worker w: w is free again, or dead. When
-// the team's workers run what finish returns (Team.direct) and w goes on
-// with the oldest backlogged task, finish returns that task.
-func (t *Team) finish(w *Worker, out outcome, dead bool) (next Task, more bool) {
+// finish ends the task in hand of worker w, which may be nil (a task run in
+// the caller, finished by finishInCaller): it reports a fire-and-forget
+// fault, then counts the outcome and decides what w does next. goexited
+// says that the task ended its goroutine (it was still in stageRun when the
+// goroutine ended). On return st.stage is stageIdle and st.task is the task
+// that w runs next, when the team's workers take it from here (Team.direct)
+// and w goes on with the oldest backlogged task.
+func (t *Team) finish(w *Worker, st *held, goexited bool) {
+	t.ended(st, goexited)
 	t.lockWorker()
-	t.countLocked(out)
-	if t.direct && !dead && t.continueLocked() {
+	t.countLocked(st.out)
+	st.stage = stageIdle
+	if t.direct && !st.dead && t.continueLocked() {
 		// w stays busy with its next task: no count changes, and w's own
-		// record is not touched. In a pool of many workers that record
-		// is seldom in cache when a task ends.
-		next, _ = t.popLocked()
+		// record is not touched (it is seldom in cache when a task ends in
+		// a pool of many workers).
+		st.task, _ = t.popLocked()
 		t.unlock()
-		return next, true
+		return
 	}
 	t.busy--
 	w.busy = false
-	if dead {
+	if st.dead {
 		t.forgetLocked(w)
 		w = nil
 	}
 	t.recycleLocked(w)
 	t.checkDoneLocked()
 	t.unlock()
-	return Task{}, false
+}
+
+// ended settles how the task in hand ended, before it is counted: a task
+// that ended its goroutine failed, and a fire-and-forget task's fault is
+// reported (once: st moves on before the user code that reports it runs).
+func (t *Team) ended(st *held, goexited bool) {
+	if goexited {
+		st.out = Failed
+	}
+	if st.fault == nil {
+		return
+	}
+	f := *st.fault
+	st.fault = nil
+	st.stage = stageReport
+	f.Goexit = goexited
+	if !goexited && f.Value == nil {
+		// panic(nil) under GODEBUG=panicnil=1: recover returned nil, but run
+		// returned, so it was a panic. It is reported as the runtime reports
+		// panic(nil) by default.
+		f.Value = new(runtime.PanicNilError)
+	}
+	t.report(f)
+}
+
+// report gives f to Config.Fault. The receiver is user code (the pool's
+// logger): a panic in it is recovered and dropped, as there is nobody left
+// to tell.
+func (t *Team) report(f Fault) {
+	defer func() { _ = recover() }()
+	t.cfg.Fault(f)
+}
+
+// settleAside finishes st on new goroutines, one after the other, while
+// step leaves it unsettled. The calling goroutine is ending (runtime.Goexit),
+// and step runs user code that could end a goroutine again: on a goroutine
+// of its own, step always starts afresh, and each step moves st.stage on
+// before calling user code, so this ends.
+func settleAside(st *held, step func(st *held, goexited bool)) {
+	for st.stage != stageIdle {
+		goexited := st.stage == stageRun
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			step(st, goexited)
+		}()
+		<-done
+	}
+}
+
+// runInCaller runs task on the submitting goroutine (CallerRuns policy). It
+// is counted when it has run: in Submitted, in Completed, Failed or Canceled
+// (a Submit context already done), and in CallerRan, all at once. It never
+// counts as Working: it runs outside the pool. While it runs, the goroutine
+// counts as one of the team's own for Stop, which must not wait for it.
+//
+// A task that calls runtime.Goexit ends the submitting goroutine, as it
+// would end a worker; it is still reported and counted as it unwinds.
+func (t *Team) runInCaller(task Task) error {
+	id := goid()
+	t.addGoroutine(id)
+	st := held{task: task}
+	defer func() {
+		t.dropGoroutine(id)
+		if st.stage != stageIdle {
+			settleAside(&st, t.finishInCaller)
+		}
+	}()
+	t.run(&st)
+	t.finishInCaller(&st, false)
+	return nil
+}
+
+// finishInCaller is finish for a task run in the caller.
+func (t *Team) finishInCaller(st *held, goexited bool) {
+	t.ended(st, goexited)
+	t.mu.Lock()
+	t.counts.Submitted++
+	t.counts.CallerRan++
+	t.countLocked(st.out)
+	st.stage = stageIdle
+	t.mu.Unlock()
+}
+
+func (t *Team) countLocked(out Outcome) {
+	switch out {
+	case Completed:
+		t.counts.Completed++
+	case Failed:
+		t.counts.Failed++
+	default:
+		t.counts.Canceled++
+	}
 }
 
 // continueLocked reports whether a busy worker whose task has just ended

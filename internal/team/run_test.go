@@ -6,14 +6,14 @@ import (
 	"testing"
 )
 
-// faultTeam is a started team of one memory worker whose FuncFailed
-// records what it is given.
+// faultTeam is a started team of one memory worker whose Fault hook
+// records the values it is given.
 func faultTeam(t *testing.T) (*Team, *Memory, *[]any) {
 	t.Helper()
 	var got []any
 	m := &Memory{}
 	tm := New(0, 1, Config{NewExecutor: m.Factory(), Synchronous: true,
-		FuncFailed: func(r any) { got = append(got, r) }})
+		Fault: func(f Fault) { got = append(got, f.Value) }})
 	if err := tm.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -21,14 +21,14 @@ func faultTeam(t *testing.T) (*Team, *Memory, *[]any) {
 }
 
 // Run recovers a fire-and-forget function's panic, reports it once through
-// FuncFailed, counts the task failed, and the worker goes on.
+// Fault, counts the task failed, and the worker goes on.
 func TestRunRecoversAFunctionsPanic(t *testing.T) {
 	tm, m, got := faultTeam(t)
 	_ = tm.Submit(FuncTask(func() { panic("boom") }))
 	_ = tm.Submit(FuncTask(func() {}))
 	m.RunOne() // the panic does not reach the caller
 	if len(*got) != 1 || (*got)[0] != "boom" {
-		t.Fatalf("FuncFailed got %v, want [boom]", *got)
+		t.Fatalf("Fault got %v, want [boom]", *got)
 	}
 	m.RunOne() // the same worker runs the next task
 	if s := tm.Snapshot(); s.Failed != 1 || s.Completed != 1 || s.Workers != 1 {
@@ -48,7 +48,7 @@ func TestRunReportsAFunctionsGoexit(t *testing.T) {
 	go func() { defer close(done); m.RunOne() }()
 	<-done
 	if len(*got) != 1 || (*got)[0] != nil {
-		t.Fatalf("FuncFailed got %v, want [<nil>]", *got)
+		t.Fatalf("Fault got %v, want [<nil>]", *got)
 	}
 	if s := tm.Snapshot(); s.Failed != 1 || s.Workers != 1 || m.Created() != 2 {
 		t.Fatalf("after a Goexit: %+v, %d workers made; want the worker replaced", s, m.Created())
@@ -57,13 +57,13 @@ func TestRunReportsAFunctionsGoexit(t *testing.T) {
 
 type panickingJob struct{}
 
-func (panickingJob) Run() bool                { panic("job boom") }
+func (panickingJob) Run() Outcome             { panic("job boom") }
 func (panickingJob) Cancel(error)             {}
 func (panickingJob) Context() context.Context { return nil }
 
 // A Job recovers its own panics; one that escapes it anyway is not
 // swallowed by Run: it goes on up the worker's goroutine, after the worker
-// is counted dead (and replaced), and FuncFailed is not called.
+// is counted dead (and replaced), and Fault is not called.
 func TestRunLetsAJobsPanicGoOn(t *testing.T) {
 	tm, m, got := faultTeam(t)
 	_ = tm.Submit(JobTask(panickingJob{}))
@@ -76,7 +76,7 @@ func TestRunLetsAJobsPanicGoOn(t *testing.T) {
 		t.Fatalf("recovered %v above Run, want the Job's panic", escaped)
 	}
 	if len(*got) != 0 {
-		t.Fatalf("FuncFailed got %v for a Job", *got)
+		t.Fatalf("Fault got %v for a Job", *got)
 	}
 	if s := tm.Snapshot(); s.Failed != 1 || s.Workers != 1 || m.Created() != 2 {
 		t.Fatalf("after the escaped panic: %+v, %d workers made; want the worker replaced", s, m.Created())

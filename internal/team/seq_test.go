@@ -11,7 +11,14 @@ type recordJob struct {
 	err           error
 }
 
-func (j *recordJob) Run() bool                { j.ran++; return false }
+func (j *recordJob) Run() Outcome {
+	if j.ctx != nil && j.ctx.Err() != nil {
+		j.Cancel(CanceledError(j.ctx))
+		return Canceled
+	}
+	j.ran++
+	return Completed
+}
 func (j *recordJob) Cancel(err error)         { j.canceled++; j.err = err }
 func (j *recordJob) Context() context.Context { return j.ctx }
 

@@ -1,7 +1,5 @@
 package team
 
-import "sync"
-
 // Stopping says how a call to Stop, StopNow or Shutdown went.
 type Stopping struct {
 	// Done is closed when the drain has ended; nil if there was nothing
@@ -9,7 +7,7 @@ type Stopping struct {
 	Done <-chan struct{}
 	// Workers is the generation of worker goroutines to wait for after
 	// Done; nil if none.
-	Workers *sync.WaitGroup
+	Workers *crew
 	// FromWorker is true when the caller runs on one of the team's own
 	// workers: waiting would deadlock.
 	FromWorker bool
@@ -17,9 +15,9 @@ type Stopping struct {
 	Dropped int
 }
 
-// Wait waits for the drain and then for the worker goroutines to end, or
-// until abort is closed (a nil abort never is). It reports whether the
-// drain ended.
+// Wait waits for the drain and then for the worker goroutines to return,
+// or until abort is closed (a nil abort never is). It reports whether both
+// ended.
 func (s Stopping) Wait(abort <-chan struct{}) bool {
 	if s.Done != nil {
 		select {
@@ -28,10 +26,7 @@ func (s Stopping) Wait(abort <-chan struct{}) bool {
 			return false
 		}
 	}
-	if s.Workers != nil {
-		s.Workers.Wait()
-	}
-	return true
+	return s.Workers == nil || s.Workers.wait(abort)
 }
 
 // Stop begins a stop (SPEC E1): no new work is accepted, running tasks
@@ -46,7 +41,7 @@ func (t *Team) Stop(now bool) Stopping {
 	var s Stopping
 	switch t.state {
 	case stateStopped:
-		return Stopping{Workers: t.wg}
+		return Stopping{Workers: t.crew}
 	case stateNew:
 		t.state = stateStopped
 		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
@@ -62,7 +57,7 @@ func (t *Team) Stop(now bool) Stopping {
 		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
 	}
 	s.Dropped += t.checkDoneLocked()
-	s.Workers = t.wg
+	s.Workers = t.crew
 	if t.state == stateStopping {
 		s.Done = t.done
 		s.FromWorker = t.isWorkerGoroutine(goid())

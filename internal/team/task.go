@@ -37,7 +37,7 @@ func JobTask(j Job) Task { return Task{job: j} }
 // through Job.Run; it has no receiver to cancel and no context.
 type funcJob func()
 
-func (funcJob) Run() bool                { panic("team: a funcJob is called by the team, not through Run") }
+func (funcJob) Run() Outcome             { panic("team: a funcJob is called by the team, not through Run") }
 func (funcJob) Cancel(error)             {}
 func (funcJob) Context() context.Context { return nil }
 
@@ -54,13 +54,23 @@ func (task Task) reported() bool {
 	return task.job != nil && !isFunc
 }
 
+// Outcome is how a task ended.
+type Outcome uint8
+
+const (
+	Completed Outcome = iota // ran and succeeded
+	Failed                   // returned an error, panicked or called runtime.Goexit
+	Canceled                 // never ran: its context ended first, or a stop dropped it
+)
+
 // Job is a task whose outcome is delivered to a receiver.
 type Job interface {
-	// Run runs the task on the calling goroutine and delivers its outcome. It
-	// recovers the task's panics itself and reports whether the task failed
-	// (returned an error, panicked or called runtime.Goexit). If the task
-	// calls runtime.Goexit, Run delivers a failure before the goroutine ends.
-	Run() (failed bool)
+	// Run runs the task on the calling goroutine, or cancels it if its
+	// context has ended, and delivers its outcome. It recovers the panics
+	// of the task and of the context's methods itself, and tells how the
+	// task ended. If the task calls runtime.Goexit, Run delivers a failure
+	// before the goroutine ends (and does not return).
+	Run() Outcome
 	// Cancel delivers err to the receiver of a task that will never run.
 	// It is never called with the team's mutex held.
 	Cancel(err error)
@@ -80,8 +90,15 @@ func (task Task) ctx() context.Context {
 	return task.job.Context()
 }
 
-// canceledError is the error of a task whose context ended before it ran.
-func canceledError(ctx context.Context) error {
+// CanceledError is the error of a task whose context ended before it ran.
+// ctx.Err is user code: a panic in it is recovered and reported in the
+// error instead.
+func CanceledError(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: the context's Err method panicked: %v", ErrCanceled, r)
+		}
+	}()
 	return fmt.Errorf("%w: %w", ErrCanceled, ctx.Err())
 }
 

@@ -14,6 +14,7 @@ package team
 import (
 	"log/slog"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -46,13 +47,10 @@ type Config struct {
 	// Goroutines passed explicitly included, gets every task through
 	// Executor.Do.
 	NewExecutor Factory
-	// FuncFailed reports a fire-and-forget task that panicked (recovered
-	// is what recover returned) or called runtime.Goexit (recovered is
-	// nil). It is called on the task's goroutine by a deferred call, before
-	// the panic unwinds, so a stack taken there shows the panicking
-	// function; never with the mutex held. Nil means such faults are only
-	// counted.
-	FuncFailed func(recovered any)
+	// Fault reports a failure of user code that nobody else receives (see
+	// Fault), once, never with the mutex held. It may panic (recovered and
+	// dropped) or end the goroutine. Nil means such faults are only counted.
+	Fault func(Fault)
 
 	// Synchronous executors run tasks only when a test tells them to
 	// (Memory): a stop is begun but never waited for.
@@ -117,42 +115,44 @@ type Team struct {
 	_        [cacheLine]byte
 	mu       sync.Mutex
 	_        [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
-	state    state                  // guarded by mu
-	spin     bool                   // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
-	direct   bool                   // read-only; the workers are Goroutines, which run what Run returns
-	busy     int                    // guarded by mu; workers running a task and its callback
-	queued   int                    // guarded by mu; backlog slots not dropped
-	min, max int                    // guarded by mu
-	peak     int                    // guarded by mu
-	toShrink int                    // guarded by mu; shrink requests waiting for a busy worker
-	waiters  int                    // guarded by mu; idle workers, listed from idleNew to idleOld (idle.go)
-	idleNew  *Worker                // guarded by mu; the last worker to go idle: reused first
-	idleOld  *Worker                // guarded by mu; the worker idle the longest: times out first
-	counts   Counters               // guarded by mu
-	backlog  backlog                // guarded by mu
-	blocked  waitq                  // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
-	notes    []note                 // guarded by mu; cancellations to deliver after unlock
-	workers  []*Worker              // guarded by mu; live workers (idle or busy), for Threads
-	exiting  int                    // guarded by mu; told to quit, not yet exited
-	timer    *time.Timer            // guarded by mu; the idle timer, nil when not armed
-	timerSeq uint64                 // guarded by mu; arms of the idle timer, to tell stale ones
-	firing   int                    // guarded by mu; idle timers that fired after being stopped
-	nextID   int                    // guarded by mu; last worker number handed out
-	done     chan struct{}          // guarded by mu; closed when the current stop ends
-	wg       *sync.WaitGroup        // guarded by mu; the worker goroutines of the current start
-	watches  map[uint64]func() bool // guarded by mu; backlog sequence number → stop of its context watch
-	stops    []func() bool          // guarded by mu; context watches to unregister after unlock
+	state    state               // guarded by mu
+	spin     bool                // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
+	direct   bool                // read-only; the workers are Goroutines, which run what Run returns
+	busy     int                 // guarded by mu; workers running a task and its callback
+	queued   int                 // guarded by mu; backlog slots not dropped
+	min, max int                 // guarded by mu
+	peak     int                 // guarded by mu
+	toShrink int                 // guarded by mu; shrink requests waiting for a busy worker
+	waiters  int                 // guarded by mu; idle workers, listed from idleNew to idleOld (idle.go)
+	idleNew  *Worker             // guarded by mu; the last worker to go idle: reused first
+	idleOld  *Worker             // guarded by mu; the worker idle the longest: times out first
+	counts   Counters            // guarded by mu
+	backlog  backlog             // guarded by mu
+	blocked  waitq               // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
+	notes    []note              // guarded by mu; cancellations to deliver after unlock
+	workers  []*Worker           // guarded by mu; live workers (idle or busy), for Threads
+	exiting  int                 // guarded by mu; told to quit, not yet exited
+	timer    *time.Timer         // guarded by mu; the idle timer, nil when not armed
+	timerSeq uint64              // guarded by mu; arms of the idle timer, to tell stale ones
+	firing   int                 // guarded by mu; idle timers that fired after being stopped
+	nextID   int                 // guarded by mu; last worker number handed out
+	done     chan struct{}       // guarded by mu; closed when the current stop ends
+	crew     *crew               // guarded by mu; the worker goroutines of the current start
+	watches  map[uint64]watching // guarded by mu; backlog sequence number → its context watch
+	stops    []func() bool       // guarded by mu; context watches to unregister after unlock
 
 	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
 	spare   atomic.Pointer[blocked] // a blocked record to reuse, taken and given back without mu (block.go)
 
-	// gmu guards goroutines: the ids of the worker goroutines that have
-	// not returned yet, quitting ones included. Stop called on one of them
-	// must not wait. A worker registers on its own goroutine, so gmu is its
-	// own lock, taken after mu when both are needed.
+	// gmu guards goroutines: the ids of the goroutines running the team's
+	// tasks (workers that have not returned, quitting ones included, and
+	// submitters running a task in the caller), with how many times each
+	// is registered. Stop called on one of them must not wait. A goroutine
+	// registers itself, so gmu is its own lock, taken after mu when both
+	// are needed.
 	gmu        sync.Mutex
-	goroutines map[uint64]struct{} // guarded by gmu
+	goroutines map[uint64]int // guarded by gmu
 }
 
 // note is a task to report as never run, with the error to report.
@@ -168,8 +168,8 @@ func New(lo, hi int, cfg Config) *Team {
 	if direct {
 		cfg.NewExecutor = Goroutines
 	}
-	if cfg.FuncFailed == nil {
-		cfg.FuncFailed = func(any) {}
+	if cfg.Fault == nil {
+		cfg.Fault = func(Fault) {}
 	}
 	procs := runtime.GOMAXPROCS(0)
 	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
@@ -192,26 +192,48 @@ func (t *Team) unlock() {
 	}
 	t.mu.Unlock()
 	wake(settled)
-	for _, stop := range stops {
-		stop()
-	}
-	if notes != nil {
-		deliver(notes)
+	if notes != nil || stops != nil {
+		t.afterUnlock(stops, notes)
 	}
 }
 
-// deliver reports each task of notes as never run. If a receiver ends the
-// goroutine (runtime.Goexit), the rest are still delivered as it unwinds.
-func deliver(notes []note) {
-	i := 0
+// afterUnlock calls the stop functions of context watches, then reports each
+// task of notes as never run. Both are user code: a stop that panics is
+// reported as a Fault, and a receiver's panic is its Job's to recover. If
+// one ends the goroutine (runtime.Goexit), the rest still run as it
+// unwinds: each is taken off its list before it is called.
+func (t *Team) afterUnlock(stops []func() bool, notes []note) {
+	done := false
 	defer func() {
-		if i < len(notes) {
-			deliver(notes[i+1:])
+		if !done {
+			t.afterUnlock(stops, notes)
 		}
 	}()
-	for ; i < len(notes); i++ {
-		notes[i].task.cancel(notes[i].err)
+	for len(stops) > 0 {
+		stop := stops[0]
+		stops = stops[1:]
+		t.callStop(stop)
 	}
+	for len(notes) > 0 {
+		n := notes[0]
+		notes = notes[1:]
+		n.task.cancel(n.err)
+	}
+	done = true
+}
+
+// callStop calls the stop function of a context watch, reporting its panic.
+func (t *Team) callStop(stop func() bool) {
+	normal := false
+	defer func() {
+		if !normal {
+			if r := recover(); r != nil {
+				t.report(Fault{What: "context AfterFunc stop", Value: r, Stack: debug.Stack()})
+			}
+		}
+	}()
+	stop()
+	normal = true
 }
 
 // workersLocked is the number of live workers, idle and busy.

@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 )
 
@@ -26,8 +24,8 @@ type Worker struct {
 	// taken (unlinkIdleLocked), the next one's still points at it.
 	newer, older *Worker
 
-	ID   int    // unique within the team's life, from 1
-	Name string // PoolThread-<label>-<ID>
+	ID   int    // guarded by Team.mu; unique within the team's life, from 1
+	Name string // guarded by Team.mu; PoolThread-<label>-<ID>
 	Pool string // the pool's label when the worker was made
 
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
@@ -55,23 +53,23 @@ type Executor interface {
 type Factory func(t *Team, w *Worker) Executor
 
 // Goroutines is the Factory of real workers: one goroutine each, started
-// when the worker is made, ended by Quit or by a task calling Goexit.
+// when the worker is made, ended by Quit. A goroutine that user code ends
+// (runtime.Goexit) is taken over by a new one (takeOver).
 func Goroutines(t *Team, w *Worker) Executor {
 	e := &goroutine{t: t, w: w, ch: make(chan Task, 1)}
 	w.ch = e.ch
-	wg := t.wg // the current generation's; Stop waits on it
-	wg.Add(1)
-	go e.loop(wg)
+	c := t.crew // the current start's; Stop waits for it
+	c.add()
+	go e.loop(c, held{})
 	return e
 }
 
 // goroutine is the executor of a real worker. The channel holds at most one
 // task: the team hands a task only to a worker that is not busy.
 type goroutine struct {
-	t    *Team
-	w    *Worker
-	ch   chan Task
-	quit atomic.Bool // set by Quit
+	t  *Team
+	w  *Worker
+	ch chan Task
 }
 
 func (e *goroutine) Do(task Task) { e.ch <- task } // what handOver does for it
@@ -91,54 +89,74 @@ func (w *Worker) handOver(task Task) {
 }
 
 func (e *goroutine) Quit() bool {
-	e.quit.Store(true)
 	close(e.ch)
 	return false
 }
 
-func (e *goroutine) loop(wg *sync.WaitGroup) {
-	id := goid()
-	e.t.addGoroutine(id)
-	returned := false
-	defer func() {
-		// A Goexit after the worker was told to quit (a cancellation
-		// receiver on this goroutine called it) still ends the worker.
-		if !returned && e.quit.Load() {
-			e.t.Exited(e.w)
-		}
-		e.t.dropGoroutine(id)
-		wg.Done()
-	}()
-	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
-		pprof.Labels("threadpool", e.w.Pool, "thread", e.w.Name)))
+// loop runs the worker's tasks until it is told to quit, starting from st:
+// what the goroutine it takes over from had in hand (held{} for a new
+// worker).
+func (e *goroutine) loop(c *crew, st held) {
 	// The loop keeps e's fields in locals: the compiler cannot, as e's
 	// record might change across the calls, and reading it again costs a
 	// cache line per task that a busy pool seldom has at hand.
 	t, w, ch := e.t, e.w, e.ch
+	id := goid()
+	t.addGoroutine(id)
+	returned := false
+	defer func() {
+		t.dropGoroutine(id)
+		if !returned {
+			t.takeOver(e, c, st) // user code ended this goroutine
+		}
+		c.done()
+	}()
+	pprof.SetGoroutineLabels(pprof.WithLabels(context.Background(),
+		pprof.Labels("threadpool", w.Pool, "thread", w.Name)))
+	if st.stage != stageIdle {
+		t.finish(w, &st, st.stage == stageRun)
+	}
 	for {
-		// A worker of a crowded pool that has just gone idle yields once
-		// before it parks. A submitter that picks it meanwhile (it is the
-		// first idle worker reused) hands the task over without waking a
-		// goroutine, and it runs the task without having parked. Without
-		// this, thousands of workers can settle into handing out tasks
-		// one wake-up at a time, about three times slower (tiny tasks on
-		// 10,000 workers: 450-700 ns each in half the runs, 170-230 in
-		// all runs with it).
-		if t.crowded.Load() && len(ch) == 0 {
-			runtime.Gosched()
+		if st.task.job == nil {
+			// A worker of a crowded pool that has just gone idle yields
+			// once before it parks. A submitter that picks it meanwhile (it
+			// is the first idle worker reused) hands the task over without
+			// waking a goroutine, and it runs the task without having
+			// parked. Without this, thousands of workers can settle into
+			// handing out tasks one wake-up at a time.
+			if t.crowded.Load() && len(ch) == 0 {
+				runtime.Gosched()
+			}
+			task, ok := <-ch
+			if !ok {
+				break
+			}
+			st.task = task
 		}
-		task, ok := <-ch
-		if !ok {
-			break
-		}
-		for more := true; more; {
-			task, more = t.Run(w, task)
-		}
-		// task is the zero Task here: an idle worker keeps no reference
-		// to the tasks it ran.
+		t.run(&st)
+		t.finish(w, &st, false)
+		// st.task is the next task, or the zero Task: an idle worker keeps
+		// no reference to the tasks it ran.
 	}
 	returned = true
-	e.t.Exited(e.w)
+	t.Exited(w)
+}
+
+// takeOver starts a new goroutine for the worker of e, whose goroutine user
+// code has ended (runtime.Goexit) in the middle of its loop: in a task, in
+// the logger reporting the task's failure, or in a cancellation delivered
+// after a task. The new goroutine carries on from st, the task in hand,
+// so nothing is lost and no capacity either. The worker gets a new number
+// and name, as a replacement would. It runs in a deferred call of the
+// ending goroutine, and calls no user code.
+func (t *Team) takeOver(e *goroutine, c *crew, st held) {
+	t.mu.Lock()
+	t.nextID++
+	e.w.ID = t.nextID
+	e.w.Name = "PoolThread-" + e.w.Pool + "-" + strconv.Itoa(t.nextID)
+	t.mu.Unlock()
+	c.add() // before the ending goroutine's done: Stop waits for both
+	go e.loop(c, st)
 }
 
 // goid returns the id of the calling goroutine. Go has no API for it; the
@@ -163,25 +181,28 @@ func goid() uint64 {
 	return id
 }
 
-// addGoroutine records that the worker goroutine id is running.
+// addGoroutine records that goroutine id runs the team's tasks: a worker's,
+// or a submitter's running a task in the caller (possibly nested).
 func (t *Team) addGoroutine(id uint64) {
 	t.gmu.Lock()
 	if t.goroutines == nil {
-		t.goroutines = make(map[uint64]struct{})
+		t.goroutines = make(map[uint64]int)
 	}
-	t.goroutines[id] = struct{}{}
+	t.goroutines[id]++
 	t.gmu.Unlock()
 }
 
-// dropGoroutine records that the worker goroutine id has returned.
+// dropGoroutine undoes one addGoroutine for id.
 func (t *Team) dropGoroutine(id uint64) {
 	t.gmu.Lock()
-	delete(t.goroutines, id)
+	if t.goroutines[id]--; t.goroutines[id] <= 0 {
+		delete(t.goroutines, id)
+	}
 	t.gmu.Unlock()
 }
 
-// isWorkerGoroutine reports whether id is a worker goroutine of t that has
-// not returned yet.
+// isWorkerGoroutine reports whether goroutine id is running the team's
+// tasks: Stop called there must not wait for the drain.
 func (t *Team) isWorkerGoroutine(id uint64) bool {
 	t.gmu.Lock()
 	defer t.gmu.Unlock()
