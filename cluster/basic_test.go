@@ -5,8 +5,8 @@ import (
 	"errors"
 	"strings"
 	"sync/atomic"
-	"time"
 	"testing"
+	"time"
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"

@@ -26,11 +26,11 @@ type Client struct {
 
 	tasks    jetstream.Stream
 	results  jetstream.Stream
-	cons     jetstream.Consumer        // the workers' consumer, for Stats and cancellation
-	resName  string                    // this client's results consumer (stored results)
-	resCC    jetstream.ConsumeContext  // stored results
-	replySub *nats.Subscription        // ephemeral results
-	advSub   *nats.Subscription        // MAX_DELIVERIES advisories
+	cons     jetstream.Consumer       // the workers' consumer, for Stats and cancellation
+	resName  string                   // this client's results consumer (stored results)
+	resCC    jetstream.ConsumeContext // stored results
+	replySub *nats.Subscription       // ephemeral results
+	advSub   *nats.Subscription       // MAX_DELIVERIES advisories
 
 	mu      sync.Mutex
 	pending map[string]*pendingTask // by task id
@@ -43,9 +43,9 @@ type Client struct {
 // pendingTask is a submitted task whose Future is not resolved.
 type pendingTask struct {
 	handler string
-	seq     uint64                        // its stream sequence, once stored
+	seq     uint64                       // its stream sequence, once stored
 	resolve func(data []byte, err error) // decodes and resolves the Future
-	stop    func() bool                   // stops the ctx watcher
+	stop    func() bool                  // stops the ctx watcher
 }
 
 // NewClient connects a client to the streams of its prefix, creating them and

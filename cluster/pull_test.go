@@ -84,7 +84,9 @@ func TestAdjustPoolSizeMovesWindow(t *testing.T) {
 	c := newClient(t, nc)
 	w := startWorker(t, nc, r, 0, 1)
 
-	var fs []interface{ Wait(context.Context) (int, error) }
+	var fs []interface {
+		Wait(context.Context) (int, error)
+	}
 	for i := range 4 {
 		fs = append(fs, cluster.Submit(ctx, c, hold, i))
 	}

@@ -36,7 +36,7 @@ func (c config) resultsStreamConfig() jetstream.StreamConfig {
 		Storage:     c.storage,
 		Replicas:    c.replicas,
 		MaxAge:      c.resultTTL,
-		Duplicates:  dupWindow,
+		Duplicates:  min(dupWindow, c.resultTTL), // the server wants it within MaxAge
 	}
 }
 
@@ -59,9 +59,13 @@ func (c config) consumerConfig() jetstream.ConsumerConfig {
 func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (jetstream.Stream, error) {
 	s, err := js.Stream(ctx, want.Name)
 	if errors.Is(err, jetstream.ErrStreamNotFound) {
-		s, err = js.CreateStream(ctx, want)
-		if err != nil { // created meanwhile by another party, maybe differently
-			s, err = js.Stream(ctx, want.Name)
+		var cerr error
+		s, cerr = js.CreateStream(ctx, want)
+		err = cerr
+		if cerr != nil { // created meanwhile by another party?
+			if s, err = js.Stream(ctx, want.Name); err != nil {
+				err = cerr
+			}
 		}
 	}
 	if err != nil {
@@ -96,9 +100,13 @@ func ensureStream(ctx context.Context, js jetstream.JetStream, want jetstream.St
 func ensureConsumer(ctx context.Context, s jetstream.Stream, want jetstream.ConsumerConfig) (jetstream.Consumer, error) {
 	c, err := s.Consumer(ctx, want.Durable)
 	if errors.Is(err, jetstream.ErrConsumerNotFound) {
-		c, err = s.CreateConsumer(ctx, want)
-		if err != nil {
-			c, err = s.Consumer(ctx, want.Durable)
+		var cerr error
+		c, cerr = s.CreateConsumer(ctx, want)
+		err = cerr
+		if cerr != nil { // created meanwhile by another party?
+			if c, err = s.Consumer(ctx, want.Durable); err != nil {
+				err = cerr
+			}
 		}
 	}
 	if err != nil {

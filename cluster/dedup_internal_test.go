@@ -1,0 +1,51 @@
+package cluster
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nuid"
+
+	"github.com/twisted-go/threadpool/cluster/natsembed"
+)
+
+// K10: a publish retried with the same task id (as after a lost
+// acknowledgement) stores the task once.
+func TestPublishRetryStoresOnce(t *testing.T) {
+	s, err := natsembed.Start(natsembed.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown()
+	nc, err := s.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := NewClient(ctx, nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	id := nuid.Next()
+	msg := &nats.Msg{Subject: c.subj.task("h"), Header: taskHeader(id, "h", c.id, "", time.Time{}, false), Data: []byte("1")}
+	a1, err := c.publish(msg, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a2, err := c.publish(msg, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a1.Sequence != a2.Sequence || a1.Duplicate || !a2.Duplicate {
+		t.Fatalf("acks %+v and %+v", a1, a2)
+	}
+	info, err := c.tasks.Info(ctx)
+	if err != nil || info.State.Msgs != 1 {
+		t.Fatalf("%d stored, %v", info.State.Msgs, err)
+	}
+}
