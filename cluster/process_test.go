@@ -17,7 +17,7 @@ func TestWorkerProcessKilled(t *testing.T) {
 	ctx := testCtx(t)
 	s := startServer(t, natsembed.Options{Port: -1})
 	nc := connect(t, s)
-	const ackWait = time.Second
+	const ackWait = 2 * time.Second
 	opts := []cluster.Option{cluster.WithPrefix("kill"), cluster.WithAckWait(ackWait), cluster.WithMaxDeliver(3)}
 	c := newClient(t, nc, opts...)
 	started, err := nc.SubscribeSync("test.started")
@@ -31,8 +31,16 @@ func TestWorkerProcessKilled(t *testing.T) {
 	if _, err := started.NextMsgWithContext(ctx); err != nil {
 		t.Fatal("the child did not start the task:", err)
 	}
+	if st := stats(t, ctx, c); st.Machines != 1 || st.Working != 1 || st.InFlight != 1 {
+		t.Fatalf("before the kill: %+v", st)
+	}
 	child.kill()
 	killed := time.Now()
+	// K8: the dead worker drops out of Machines at once; its task stays in
+	// InFlight until AckWait.
+	if st := stats(t, ctx, c); st.Machines != 0 || st.InFlight != 1 || st.Queued != 0 {
+		t.Fatalf("just after the kill: %+v", st)
+	}
 
 	r := cluster.NewRegistry()
 	var runs int
@@ -41,7 +49,7 @@ func TestWorkerProcessKilled(t *testing.T) {
 	if v, err := f.Wait(ctx); err != nil || v != 42 {
 		t.Fatal(v, err)
 	}
-	if d := time.Since(killed); d > ackWait+3*time.Second {
+	if d := time.Since(killed); d > ackWait+3*time.Second || d < ackWait/2 {
 		t.Fatalf("redelivered after %v, AckWait is %v", d, ackWait)
 	}
 	eventually(t, ctx, "an empty tasks stream", func() bool { return streamMsgs(t, nc, "KILL_TASKS") == 0 })
@@ -93,5 +101,49 @@ func TestPoisonTaskExhaustsDeliveries(t *testing.T) {
 	eventually(t, ctx, "an empty tasks stream", func() bool { return streamMsgs(t, nc, "POISON_TASKS") == 0 })
 	if st := stats(t, ctx, c); st.DuplicateResults != 0 {
 		t.Fatalf("%+v", st)
+	}
+}
+
+// K5: the poison task of a client that is gone still leaves the stream: the
+// workers act on the advisory.
+func TestPoisonTaskOfGoneClientLeavesStream(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{Port: -1})
+	nc := connect(t, s)
+	const ackWait, maxDeliver = time.Second, 2
+	opts := []cluster.Option{cluster.WithPrefix("poison2"), cluster.WithAckWait(ackWait), cluster.WithMaxDeliver(maxDeliver)}
+	c := newClient(t, nc, opts...)
+	poison := cluster.Register(cluster.NewRegistry(), "poison", func(ctx context.Context, n int) (int, error) { return 0, nil })
+	cluster.Submit(ctx, c, poison, 1)
+	c.Close()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	deaths := 0
+	for streamMsgs(t, nc, "POISON2_TASKS") != 0 {
+		ch := startChild(t, ctx, nc, s.ClientURL(), "poison2", ackWait, maxDeliver)
+		exited := make(chan struct{})
+		go func() { ch.cmd.Wait(); close(exited) }()
+	wait:
+		for {
+			select {
+			case <-exited:
+				deaths++
+				break wait
+			case <-tick.C:
+				if streamMsgs(t, nc, "POISON2_TASKS") == 0 {
+					ch.cmd.Process.Kill()
+					<-exited
+					break wait
+				}
+			case <-ctx.Done():
+				t.Fatal("the poison task never left the stream")
+			}
+		}
+		if deaths > maxDeliver {
+			t.Fatalf("%d deliveries, MaxDeliver is %d", deaths, maxDeliver)
+		}
+	}
+	if deaths != maxDeliver {
+		t.Fatalf("%d deliveries killed a worker, want %d", deaths, maxDeliver)
 	}
 }
