@@ -54,22 +54,52 @@ type Result struct {
 	Resized   bool  `json:"resized,omitempty"`
 	Min       int   `json:"min,omitempty"`
 	AfterGaps []int `json:"after_gaps,omitempty"` // goroutines above the harness's at the end of each gap
+
+	// cluster scenarios (cluster.go): Size is the number of worker processes
+	// and CPUNsPerTask covers every process (server and client, workers).
+	Slots              int     `json:"slots,omitempty"` // each worker's pool max
+	Prefetch           int     `json:"prefetch,omitempty"`
+	Ephemeral          bool    `json:"ephemeral,omitempty"`
+	TasksPerSec        float64 `json:"tasks_per_sec,omitempty"`
+	StoredPerSec       float64 `json:"stored_per_sec,omitempty"` // cluster-tput: tasks / time until the last Submit returned
+	Load1              float64 `json:"load1,omitempty"`          // the 1-minute load average at the start
+	WorkerCPUNsPerTask float64 `json:"worker_cpu_ns_per_task,omitempty"`
+	DuplicateResults   int     `json:"duplicate_results,omitempty"`
 }
 
 func main() {
 	var (
 		pool       = flag.String("pool", "", "pool to run: "+strings.Join(pools.Names(), ", "))
-		scenario   = flag.String("scenario", "", "scenario: tiny, tiny8, sleep, cpu, latency, burst")
+		scenario   = flag.String("scenario", "", "scenario: tiny, tiny8, sleep, cpu, latency, burst; cluster-tput, cluster-rtt (-pool a cluster variant, -size worker processes)")
 		size       = flag.Int("size", 0, "pool size (worker limit); 0 means GOMAXPROCS")
 		quick      = flag.Bool("quick", false, "a tenth of the work, to check the instrument")
+		smoke      = flag.Bool("smoke", false, "a hundredth of the work (the smoke test's size; implies -quick)")
 		cpuprofile = flag.String("cpuprofile", "", "write a CPU profile of the measured phase to this file")
 		memprofile = flag.String("memprofile", "", "write an allocation profile (every allocation) to this file")
 		report     = flag.String("report", "", "report mode: read JSON lines from this file")
 		out        = flag.String("out", "RESULTS.md", "report mode: the Markdown file to write")
 		note       = flag.String("note", "", "report mode: a note printed under the title")
 		command    = flag.String("command", "bench/run.sh", "report mode: the command that produced the runs")
+		clusterRep = flag.String("cluster-report", "", "cluster report mode: read the cluster runs' JSON lines from this file and replace the cluster section of -out")
+		clusterW   = flag.String("cluster-worker", "", "run as a cluster worker process on this NATS URL (started by the cluster scenarios)")
+		prefetch   = flag.Int("prefetch", 0, "cluster worker: cluster.WithPrefetch")
+		slots      = flag.Int("slots", clusterSlots, "cluster worker: its pool's max")
 	)
 	flag.Parse()
+	if *clusterW != "" {
+		if err := clusterWorkerMain(*clusterW, *prefetch, *slots, *cpuprofile); err != nil {
+			fmt.Fprintln(os.Stderr, "bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if *clusterRep != "" {
+		if err := writeClusterReport(*clusterRep, *out, *note, *command); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *report != "" {
 		if err := writeReport(*report, *out, *note, *command); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
@@ -77,13 +107,22 @@ func main() {
 		}
 		return
 	}
-	if *size == 0 {
+	if *size == 0 && !strings.HasPrefix(*scenario, "cluster-") {
 		*size = runtime.GOMAXPROCS(0)
 	}
 	if *memprofile != "" {
 		runtime.MemProfileRate = 1
 	}
-	r, err := run(*pool, *scenario, *size, *quick, *cpuprofile)
+	if *smoke {
+		*quick, quickDiv = true, 100
+	}
+	var r *Result
+	var err error
+	if strings.HasPrefix(*scenario, "cluster-") {
+		r, err = runCluster(*pool, *scenario, *size, *quick, *cpuprofile)
+	} else {
+		r, err = run(*pool, *scenario, *size, *quick, *cpuprofile)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -98,7 +137,10 @@ func main() {
 	fmt.Println(string(b))
 }
 
-// Work sizes of the full run; -quick divides them by ten.
+// quickDiv divides the work sizes under -quick (-smoke: 100).
+var quickDiv = 10
+
+// Work sizes of the full run; -quick divides them by quickDiv.
 const (
 	tinyTasks      = 1_000_000
 	sleepTasks     = 20_000
@@ -126,7 +168,7 @@ func cpuWork() {
 func run(poolName, scenario string, size int, quick bool, cpuprofile string) (*Result, error) {
 	div := 1
 	if quick {
-		div = 10
+		div = quickDiv
 	}
 	r := &Result{Pool: poolName, Scenario: scenario, Size: size, Submitters: 1,
 		GOMAXPROCS: runtime.GOMAXPROCS(0), Quick: quick}

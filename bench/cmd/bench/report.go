@@ -69,6 +69,9 @@ func readRuns(path string) ([]*group, int, error) {
 			return nil, 0, fmt.Errorf("%s: %v: %s", path, err, line)
 		}
 		n++
+		if strings.HasPrefix(r.Scenario, "cluster-") {
+			continue // reported by writeClusterReport
+		}
 		key := fmt.Sprintf("%s/%d", r.Scenario, r.Size)
 		g := groups[key]
 		if g == nil {
@@ -400,6 +403,7 @@ func writeReport(in, out, note, command string) error {
 	for _, g := range groups {
 		g.table(&b)
 	}
+	b.WriteString(keepClusterSection(out)) // made by its own runs (cluster_report.go)
 	return os.WriteFile(out, []byte(b.String()), 0o644)
 }
 
