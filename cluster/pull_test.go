@@ -3,6 +3,7 @@ package cluster_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -258,5 +259,43 @@ func TestStatsMachines(t *testing.T) {
 	}
 	if st := stats(t, ctx, c); st.Machines != 1 || st.Workers != 1 {
 		t.Fatalf("after a stop: %+v", st)
+	}
+}
+
+// K7: tasks that arrive beyond a lowered window, from pull requests already
+// outstanding, are handed back at once (not after AckWait): the worker never
+// holds more than its new max, and another machine runs the others at once.
+func TestLoweredWindowHandsBackExtraDeliveries(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	g := newGate()
+	r, hold := holdRegistry(g)
+	c := newClient(t, nc) // AckWait 30s
+	var once sync.Once
+	releaseAll := func() { once.Do(func() { close(g.release) }) }
+	defer releaseAll() // a failed check must not leave handlers blocked
+	w1 := startWorker(t, connect(t, s), r, 0, 3) // idle: a pull request for 3 is outstanding
+	if err := w1.AdjustPoolSize(0, 1); err != nil {
+		t.Fatal(err)
+	}
+	var fs []interface{ Wait(context.Context) (int, error) }
+	for i := range 3 {
+		fs = append(fs, cluster.Submit(ctx, c, hold, i))
+	}
+	g.recv(t, ctx)
+	w2 := startWorker(t, connect(t, s), r, 0, 2)
+	soon, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	g.recv(t, soon)
+	g.recv(t, soon)
+	if st1, st2 := w1.Stats(), w2.Stats(); st1.Working != 1 || st1.Queued != 0 || st2.Working != 2 {
+		t.Fatalf("worker 1 %+v, worker 2 %+v", st1, st2)
+	}
+	releaseAll()
+	for _, f := range fs {
+		if _, err := f.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
