@@ -10,7 +10,8 @@ package main
 //
 // The "pool" names the variant: "exact" or "prefetch<N>" (cluster.WithPrefetch),
 // then "-ephemeral" for cluster.WithEphemeralResults (else results are stored,
-// the default). Handlers are empty; streams use the defaults (file storage).
+// the default), then "-memory" for cluster.WithMemoryStorage (else the
+// default file storage). Handlers are empty.
 
 import (
 	"context"
@@ -39,7 +40,7 @@ import (
 const (
 	clusterTasks      = 20_000 // cluster-tput: measured tasks
 	clusterWarm       = 1_000  // cluster-tput: warm-up tasks
-	clusterSubmitters = 64     // cluster-tput: concurrent submitting goroutines
+	clusterSubmitters = 256    // cluster-tput: concurrent submitting goroutines (Submit waits for the PubAck)
 	clusterSamples    = 2_000  // cluster-rtt: measured round trips
 	clusterWarmRTT    = 200    // cluster-rtt: warm-up round trips
 	clusterSlots      = 16     // each worker's pool: New(0, clusterSlots)
@@ -54,12 +55,15 @@ var clusterVariants = []string{"exact", "exact-ephemeral", "prefetch100", "prefe
 type clusterVariant struct {
 	prefetch  int
 	ephemeral bool
+	memory    bool // cluster.WithMemoryStorage
 }
 
+// parseVariant parses exact|prefetch<N>[-ephemeral][-memory].
 func parseVariant(name string) (clusterVariant, error) {
 	var v clusterVariant
-	mode, eph := strings.CutSuffix(name, "-ephemeral")
-	v.ephemeral = eph
+	mode, mem := strings.CutSuffix(name, "-memory")
+	mode, eph := strings.CutSuffix(mode, "-ephemeral")
+	v.ephemeral, v.memory = eph, mem
 	switch {
 	case mode == "exact":
 	case strings.HasPrefix(mode, "prefetch"):
@@ -69,7 +73,7 @@ func parseVariant(name string) (clusterVariant, error) {
 		}
 		v.prefetch = n
 	default:
-		return v, fmt.Errorf("unknown cluster variant %q: exact or prefetch<N>, optionally -ephemeral", name)
+		return v, fmt.Errorf("unknown cluster variant %q: exact or prefetch<N>, then optionally -ephemeral, -memory", name)
 	}
 	return v, nil
 }
@@ -83,7 +87,7 @@ func registry() (*cluster.Registry, cluster.Task[int, int]) {
 
 // clusterWorkerMain is the body of a worker process: a cluster.Worker on url
 // until SIGTERM, SIGINT or the end of its connection.
-func clusterWorkerMain(url string, prefetch, slots int, cpuprofile string) error {
+func clusterWorkerMain(url string, prefetch, slots int, memory bool, cpuprofile string) error {
 	closed := make(chan struct{})
 	nc, err := nats.Connect(url, nats.Name("bench worker"), nats.MaxReconnects(0),
 		nats.ClosedHandler(func(*nats.Conn) { close(closed) }))
@@ -92,7 +96,11 @@ func clusterWorkerMain(url string, prefetch, slots int, cpuprofile string) error
 	}
 	defer nc.Close()
 	reg, _ := registry()
-	w, err := cluster.NewWorker(nc, reg, 0, slots, cluster.WithPrefix(clusterPrefix), cluster.WithPrefetch(prefetch))
+	opts := []cluster.Option{cluster.WithPrefix(clusterPrefix), cluster.WithPrefetch(prefetch)}
+	if memory {
+		opts = append(opts, cluster.WithMemoryStorage())
+	}
+	w, err := cluster.NewWorker(nc, reg, 0, slots, opts...)
 	if err != nil {
 		return err
 	}
@@ -126,14 +134,15 @@ type workerProcs struct {
 	cmds []*exec.Cmd
 }
 
-func startWorkerProcs(url string, n, prefetch, slots int, cpuprofile string) (*workerProcs, error) {
+func startWorkerProcs(url string, n int, v clusterVariant, slots int, cpuprofile string) (*workerProcs, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	wp := &workerProcs{}
 	for i := range n {
-		args := []string{"-cluster-worker", url, "-prefetch", fmt.Sprint(prefetch), "-slots", fmt.Sprint(slots)}
+		args := []string{"-cluster-worker", url, "-prefetch", fmt.Sprint(v.prefetch), "-slots", fmt.Sprint(slots),
+			"-memory=" + fmt.Sprint(v.memory)}
 		if cpuprofile != "" {
 			args = append(args, "-cpuprofile", fmt.Sprintf("%s.worker%d", cpuprofile, i+1))
 		}
@@ -194,8 +203,9 @@ func procCPU(pid int) time.Duration {
 	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
-// runCluster runs one cluster scenario with procs worker processes.
-func runCluster(variant, scenario string, procs int, quick bool, cpuprofile string) (r *Result, err error) {
+// runCluster runs one cluster scenario with procs worker processes;
+// submitters 0 means clusterSubmitters.
+func runCluster(variant, scenario string, procs, submitters int, quick bool, cpuprofile string) (r *Result, err error) {
 	v, err := parseVariant(variant)
 	if err != nil {
 		return nil, err
@@ -208,7 +218,7 @@ func runCluster(variant, scenario string, procs int, quick bool, cpuprofile stri
 		div = quickDiv
 	}
 	r = &Result{Pool: variant, Load1: load1(), Scenario: scenario, Size: procs, GOMAXPROCS: runtime.GOMAXPROCS(0), Quick: quick,
-		Slots: clusterSlots, Prefetch: v.prefetch, Ephemeral: v.ephemeral}
+		Slots: clusterSlots, Prefetch: v.prefetch, Ephemeral: v.ephemeral, Memory: v.memory}
 	ctx, cancel := context.WithTimeout(context.Background(), clusterWait)
 	defer cancel()
 
@@ -226,12 +236,15 @@ func runCluster(variant, scenario string, procs int, quick bool, cpuprofile stri
 	if v.ephemeral {
 		opts = append(opts, cluster.WithEphemeralResults())
 	}
+	if v.memory {
+		opts = append(opts, cluster.WithMemoryStorage())
+	}
 	c, err := cluster.NewClient(ctx, nc, opts...)
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	wp, err := startWorkerProcs(srv.ClientURL(), procs, v.prefetch, clusterSlots, cpuprofile)
+	wp, err := startWorkerProcs(srv.ClientURL(), procs, v, clusterSlots, cpuprofile)
 	if err != nil {
 		return nil, err
 	}
@@ -272,13 +285,16 @@ func runCluster(variant, scenario string, procs int, quick bool, cpuprofile stri
 	switch scenario {
 	case "cluster-tput":
 		r.Submitters = clusterSubmitters
-		if _, err := clusterBatch(ctx, c, task, clusterWarm/div, clusterSubmitters); err != nil {
+		if submitters > 0 {
+			r.Submitters = submitters
+		}
+		if _, err := clusterBatch(ctx, c, task, clusterWarm/div, r.Submitters); err != nil {
 			return nil, fmt.Errorf("warm-up: %w", err)
 		}
 		n := clusterTasks / div
 		start()
 		t0 := time.Now()
-		stored, err := clusterBatch(ctx, c, task, n, clusterSubmitters)
+		stored, err := clusterBatch(ctx, c, task, n, r.Submitters)
 		stop(n)
 		if err != nil {
 			return nil, err

@@ -60,6 +60,7 @@ type Result struct {
 	Slots              int     `json:"slots,omitempty"` // each worker's pool max
 	Prefetch           int     `json:"prefetch,omitempty"`
 	Ephemeral          bool    `json:"ephemeral,omitempty"`
+	Memory             bool    `json:"memory,omitempty"` // memory storage
 	TasksPerSec        float64 `json:"tasks_per_sec,omitempty"`
 	StoredPerSec       float64 `json:"stored_per_sec,omitempty"` // cluster-tput: tasks / time until the last Submit returned
 	Load1              float64 `json:"load1,omitempty"`          // the 1-minute load average at the start
@@ -84,10 +85,12 @@ func main() {
 		clusterW   = flag.String("cluster-worker", "", "run as a cluster worker process on this NATS URL (started by the cluster scenarios)")
 		prefetch   = flag.Int("prefetch", 0, "cluster worker: cluster.WithPrefetch")
 		slots      = flag.Int("slots", clusterSlots, "cluster worker: its pool's max")
+		memory     = flag.Bool("memory", false, "cluster worker: cluster.WithMemoryStorage")
+		submitters = flag.Int("submitters", 0, "cluster-tput: submitting goroutines; 0 means 256")
 	)
 	flag.Parse()
 	if *clusterW != "" {
-		if err := clusterWorkerMain(*clusterW, *prefetch, *slots, *cpuprofile); err != nil {
+		if err := clusterWorkerMain(*clusterW, *prefetch, *slots, *memory, *cpuprofile); err != nil {
 			fmt.Fprintln(os.Stderr, "bench worker:", err)
 			os.Exit(1)
 		}
@@ -119,7 +122,7 @@ func main() {
 	var r *Result
 	var err error
 	if strings.HasPrefix(*scenario, "cluster-") {
-		r, err = runCluster(*pool, *scenario, *size, *quick, *cpuprofile)
+		r, err = runCluster(*pool, *scenario, *size, *submitters, *quick, *cpuprofile)
 	} else {
 		r, err = run(*pool, *scenario, *size, *quick, *cpuprofile)
 	}
