@@ -117,7 +117,9 @@
 //
 // Results and acks (K12): the worker stores the result (a publish with
 // PubAck, dedup id "r-" and the task id, so a re-run within two minutes is
-// stored once) and only then acks the task. If it cannot store the result it
+// stored once) and only then acks the task, synchronously (the server confirms
+// the ack, so a stopped worker's tasks have left the stream when Stop
+// returns; a lost ack only causes a redelivery). If it cannot store the result it
 // keeps the task (heartbeating) and retries with backoff for
 // WithResultStoreBound (default max(4×AckWait, 10 s)), then hands it back with
 // a Nak. Unknown handlers and undecodable arguments are results too, acked and

@@ -16,6 +16,7 @@ import (
 // a duplicate, and the streams end empty.
 func TestTenThousandTasksThreeWorkers(t *testing.T) {
 	const n = 10000
+	const n0 = uint64(n)
 	ctx := testCtx(t)
 	s := startServer(t, natsembed.Options{})
 	nc := connect(t, s)
@@ -53,6 +54,13 @@ func TestTenThousandTasksThreeWorkers(t *testing.T) {
 		}
 	}
 	var completed uint64
+	eventually(t, ctx, "the pools to count every task", func() bool {
+		var n uint64
+		for _, w := range ws {
+			n += w.Stats().Completed
+		}
+		return n == n0
+	})
 	for _, w := range ws {
 		st := w.Stats()
 		if st.Completed == 0 {
@@ -66,7 +74,7 @@ func TestTenThousandTasksThreeWorkers(t *testing.T) {
 	eventually(t, ctx, "empty streams", func() bool {
 		return streamMsgs(t, nc, "THREADPOOL_TASKS") == 0 && streamMsgs(t, nc, "THREADPOOL_RESULTS") == 0
 	})
-	if st := stats(t, ctx, c); st.DuplicateResults != 0 || st.Redelivered != 0 || st.InFlight != 0 {
-		t.Fatalf("%+v", st)
-	}
+	statsUntil(t, ctx, c, "nothing in flight, no duplicates", func(st cluster.Stats) bool {
+		return st.DuplicateResults == 0 && st.Redelivered == 0 && st.InFlight == 0
+	})
 }

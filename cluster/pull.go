@@ -164,7 +164,12 @@ func (w *Worker) finish(j *job, res any, err error) {
 	w.topUpLocked()
 	w.mu.Unlock()
 	if stored {
-		j.msg.Ack()
+		// A synchronous ack: when Stop returns, its tasks are gone from the
+		// stream. A lost ack only means a redelivery (K1), whose result the
+		// results stream de-duplicates.
+		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
+		j.msg.DoubleAck(ctx)
+		cancel()
 	} else {
 		j.msg.Nak()
 	}

@@ -24,6 +24,14 @@ func stats(t *testing.T, ctx context.Context, c *cluster.Client) cluster.Stats {
 	return st
 }
 
+// statsUntil reads the cluster's Stats until ok holds (the consumer's
+// counts follow deliveries and acks a moment later), failing at ctx's end.
+func statsUntil(t *testing.T, ctx context.Context, c *cluster.Client, what string, ok func(cluster.Stats) bool) {
+	t.Helper()
+	var st cluster.Stats
+	eventually(t, ctx, what, func() bool { st = stats(t, ctx, c); return ok(st) })
+}
+
 // holdRegistry registers "hold": it reports its argument on g.started and
 // returns it once g.release is closed.
 func holdRegistry(g *gate) (*cluster.Registry, cluster.Task[int, int]) {
@@ -60,9 +68,11 @@ func TestExactPull(t *testing.T) {
 		t.Fatalf("working %d and %d, want 1 and 1", w1.Stats().Working, w2.Stats().Working)
 	}
 	f3 := cluster.Submit(ctx, c, hold, 3)
-	st := stats(t, ctx, c)
-	if st.Machines != 2 || st.Working != 2 || st.Workers != 2 || st.Queued != 1 || st.InFlight != 2 {
-		t.Fatalf("stats %+v, want 2 machines working, 1 queued, 2 in flight", st)
+	statsUntil(t, ctx, c, "2 machines working, 1 queued, 2 in flight", func(st cluster.Stats) bool {
+		return st.Machines == 2 && st.Working == 2 && st.Workers == 2 && st.Queued == 1 && st.InFlight == 2
+	})
+	if w1.Stats().Working != 1 || w2.Stats().Working != 1 {
+		t.Fatal("a machine took the third task")
 	}
 	close(g.release)
 	for i, f := range []interface {
@@ -92,22 +102,20 @@ func TestAdjustPoolSizeMovesWindow(t *testing.T) {
 		fs = append(fs, cluster.Submit(ctx, c, hold, i))
 	}
 	g.recv(t, ctx)
-	if st := stats(t, ctx, c); st.Queued != 3 || st.Working != 1 {
-		t.Fatalf("max 1: %+v", st)
-	}
+	statsUntil(t, ctx, c, "max 1: 3 queued, 1 working", func(st cluster.Stats) bool { return st.Queued == 3 && st.Working == 1 })
 	if err := w.AdjustPoolSize(0, 3); err != nil {
 		t.Fatal(err)
 	}
 	g.recv(t, ctx)
 	g.recv(t, ctx)
-	if st := stats(t, ctx, c); st.Queued != 1 || st.Working != 3 || st.InFlight != 3 {
-		t.Fatalf("max 3: %+v", st)
-	}
+	statsUntil(t, ctx, c, "max 3: 1 queued, 3 working", func(st cluster.Stats) bool {
+		return st.Queued == 1 && st.Working == 3 && st.InFlight == 3
+	})
 	if err := w.AdjustPoolSize(0, 1); err != nil {
 		t.Fatal(err)
 	}
 	// Three still run, above the new max: the fourth task stays queued.
-	if st := stats(t, ctx, c); st.Queued != 1 || st.InFlight != 3 {
+	if st := stats(t, ctx, c); st.Queued != 1 || st.InFlight != 3 || w.Stats().Working != 3 {
 		t.Fatalf("max lowered to 1: %+v", st)
 	}
 	close(g.release)
@@ -116,9 +124,7 @@ func TestAdjustPoolSizeMovesWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if st := w.Stats(); st.Completed != 4 || st.Max != 1 {
-		t.Fatalf("%+v", st)
-	}
+	eventually(t, ctx, "4 completed", func() bool { return w.Stats().Completed == 4 && w.Stats().Max == 1 })
 }
 
 // K11: Stop lets the running handler finish, stores its result and acks it.
@@ -153,7 +159,7 @@ func TestWorkerStopFinishes(t *testing.T) {
 	if v, err := f.Wait(ctx); err != nil || v != 9 {
 		t.Fatal(v, err)
 	}
-	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 {
+	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 { // acked (synchronously) before Stop returned
 		t.Fatalf("%d tasks left", n)
 	}
 	if err := w.Start(); err == nil {
@@ -249,9 +255,7 @@ func TestStatsMachines(t *testing.T) {
 	}
 	f := cluster.Submit(ctx, c, hold, 1)
 	g.recv(t, ctx)
-	if st := stats(t, ctx, c); st.Working != 1 || st.InFlight != 1 || st.Workers != 3 {
-		t.Fatalf("%+v", st)
-	}
+	statsUntil(t, ctx, c, "1 working of 3", func(st cluster.Stats) bool { return st.Working == 1 && st.InFlight == 1 && st.Workers == 3 })
 	close(g.release)
 	f.Wait(ctx)
 	if err := w1.Stop(); err != nil {
@@ -274,12 +278,14 @@ func TestLoweredWindowHandsBackExtraDeliveries(t *testing.T) {
 	c := newClient(t, nc) // AckWait 30s
 	var once sync.Once
 	releaseAll := func() { once.Do(func() { close(g.release) }) }
-	defer releaseAll() // a failed check must not leave handlers blocked
+	defer releaseAll()                           // a failed check must not leave handlers blocked
 	w1 := startWorker(t, connect(t, s), r, 0, 3) // idle: a pull request for 3 is outstanding
 	if err := w1.AdjustPoolSize(0, 1); err != nil {
 		t.Fatal(err)
 	}
-	var fs []interface{ Wait(context.Context) (int, error) }
+	var fs []interface {
+		Wait(context.Context) (int, error)
+	}
 	for i := range 3 {
 		fs = append(fs, cluster.Submit(ctx, c, hold, i))
 	}
