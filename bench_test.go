@@ -17,10 +17,10 @@ import (
 
 // warmPool returns a started pool of GOMAXPROCS workers that have all run
 // a task, stopped when the benchmark ends.
-func warmPool(b *testing.B) *threadpool.Pool {
+func warmPool(b *testing.B, opts ...threadpool.Option) *threadpool.Pool {
 	b.Helper()
 	n := runtime.GOMAXPROCS(0)
-	p, err := threadpool.New(n, n)
+	p, err := threadpool.New(n, n, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -43,8 +43,16 @@ func warmPool(b *testing.B) *threadpool.Pool {
 	return p
 }
 
-func BenchmarkCallInThread(b *testing.B) {
-	p := warmPool(b)
+func BenchmarkCallInThread(b *testing.B) { benchCallInThread(b) }
+
+// BenchmarkCallInThreadObserved is BenchmarkCallInThread with a task
+// observer that does nothing: the cost of the timings alone.
+func BenchmarkCallInThreadObserved(b *testing.B) {
+	benchCallInThread(b, threadpool.WithObserver(func(threadpool.TaskEnd) {}))
+}
+
+func benchCallInThread(b *testing.B, opts ...threadpool.Option) {
+	p := warmPool(b, opts...)
 	var wg sync.WaitGroup
 	task := func() { wg.Done() }
 	b.ReportAllocs()
@@ -74,8 +82,16 @@ func BenchmarkCallInThreadWithCallback(b *testing.B) {
 	wg.Wait()
 }
 
-func BenchmarkSubmit(b *testing.B) {
-	p := warmPool(b)
+func BenchmarkSubmit(b *testing.B) { benchSubmit(b) }
+
+// BenchmarkSubmitObserved is BenchmarkSubmit with a task observer that
+// does nothing.
+func BenchmarkSubmitObserved(b *testing.B) {
+	benchSubmit(b, threadpool.WithObserver(func(threadpool.TaskEnd) {}))
+}
+
+func benchSubmit(b *testing.B, opts ...threadpool.Option) {
+	p := warmPool(b, opts...)
 	ctx := context.Background()
 	task := func(context.Context) (int, error) { return 1, nil }
 	futures := make([]*threadpool.Future[int], 0, 1024)

@@ -90,11 +90,11 @@
 //
 // # Faults in user code
 //
-// User code runs in five places: the task; its callback (onResult, also
+// User code runs in six places: the task; its callback (onResult, also
 // when it reports a cancellation); the pool logger's handler, when the pool
-// logs a failure; a [Submit] context's methods; and the stop function of a
+// logs a failure; a [Submit] context's methods; the stop function of a
 // context's AfterFunc, which the pool calls when a watched task leaves the
-// backlog. Whichever way that code ends, the pool reports the failure once,
+// backlog; and the task observer ([WithObserver]). Whichever way that code ends, the pool reports the failure once,
 // to the task's receiver or else to the log, counts the task once, loses
 // no task and no capacity, and Stop and Shutdown still return:
 //
@@ -106,6 +106,7 @@
 //	ctx.Err (start)  -           Canceled      Failed, *PanicError           Failed, ErrGoexit
 //	ctx.Done/submit  -           -             not watched: Err at start     -
 //	AfterFunc stop   -           -             logged                        -
+//	observer         -           -             logged                        task counted as it ended
 //
 // (*) Goexit also stands for a Goexit during a panic and a panic during a
 // Goexit: the goroutine ends either way, and the task is reported as a
@@ -120,6 +121,26 @@
 // goroutine, as Goexit does, and is still counted. A panic of a task with
 // no receiver, or of an AfterFunc stop, is logged; if the logger itself
 // panics, the record is dropped, as nobody is left to tell.
+//
+// # Observing tasks
+//
+// [Pool.Stats] tells how full the pool is; [WithObserver] tells how long
+// tasks wait and run. The observer is called once per accepted task, when
+// it ends, with a [TaskEnd]: its [Outcome] (Completed, Failed or
+// Canceled, as counted in Stats), Wait (from acceptance to the start, or
+// to the cancellation) and Run (from the start until the task and its
+// callback or Future returned; 0 for a canceled task). The clock is read
+// three times per task: when the submission is accepted (before the pool's
+// lock is taken; for a submission that blocked under [Block], when it got
+// its room), when a worker (or the submitter, under [RunInCaller]) starts
+// the task, and when the task's callback or Future has returned; for a
+// task dropped from the backlog, once per dropping step after the lock is
+// released. The observer is called after the task is counted, without the
+// lock, on the worker that ran the task or the goroutine that canceled it.
+// Without an observer none of this happens: no clock is read and nothing
+// is allocated. Modules github.com/twisted-go/threadpool/prom and
+// github.com/twisted-go/threadpool/otel export Stats and these timings to
+// Prometheus and OpenTelemetry.
 //
 // # Overload and idle workers
 //

@@ -1,6 +1,9 @@
 package team
 
-import "context"
+import (
+	"context"
+	"time"
+)
 
 // Submitters blocked for backlog room (the Block policy).
 //
@@ -99,7 +102,12 @@ func (t *Team) block(task Task, ctx context.Context) error {
 			t.counts.Canceled++
 			t.mu.Unlock()
 			t.release(b)
+			task, m := untime(task)
 			task.cancel(err)
+			if m != nil {
+				// Accepted and canceled at once: it never waited in the pool.
+				t.observe(End{Outcome: Canceled})
+			}
 			return err
 		}
 		t.mu.Unlock()
@@ -151,12 +159,14 @@ func (t *Team) release(b *blocked) {
 func (t *Team) admitLocked() (settled *blocked) {
 	refuse := t.state == stateStopping || t.state == stateStopped
 	var last *blocked
+	var now time.Time // read at most once, for the accepted tasks' timed records
 	for b := t.blocked.head; b != nil && (refuse || !t.fullLocked()); b = b.next {
 		if refuse {
 			t.counts.Rejected++
 			b.err = ErrStopped
 		} else {
 			t.counts.Submitted++
+			reaccept(b.task, &now)
 			b.w, b.seq = t.dispatchLocked(b.task)
 		}
 		last = b

@@ -17,7 +17,13 @@ import (
 // canceled, and Submit returns the cancel error after reporting it to the
 // task. Under CallerRuns a task that finds the backlog full runs on the
 // calling goroutine before Submit returns.
+//
+// With an observer, the task is wrapped in its timed record first
+// (observe.go): its wait starts here, before the mutex is taken.
 func (t *Team) Submit(task Task) error {
+	if t.cfg.Observe != nil {
+		task = t.timeTask(task)
+	}
 	if !t.mu.TryLock() {
 		t.lock()
 	}
@@ -208,7 +214,7 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 	err := CanceledError(ctx) // ctx.Err is user code: not under the mutex
 	t.mu.Lock()
 	if e := t.backlog.at(seq); e != nil && !e.dropped() {
-		t.notes = append(t.notes, note{e.task, err})
+		t.dropLocked(e.task, err)
 		e.task = Task{}
 		delete(t.watches, seq) // it has fired
 		t.queued--

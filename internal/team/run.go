@@ -3,6 +3,7 @@ package team
 import (
 	"runtime"
 	"runtime/debug"
+	"time"
 )
 
 // Running a task on a worker and deciding what the worker does next.
@@ -30,15 +31,16 @@ type held struct {
 	task  Task  // the task to run next (run clears it as the task starts)
 	stage stage //
 	out   Outcome
-	fault *Fault // a fire-and-forget task's failure, not yet reported
-	dead  bool   // the worker is to be replaced, not continued (memory workers)
+	fault *Fault      // a fire-and-forget task's failure, not yet reported
+	dead  bool        // the worker is to be replaced, not continued (memory workers)
+	obs   observation // the task's timing, while its observer call is pending (observe.go)
 }
 
 // Fault is a failure of user code that nobody else receives: a
-// fire-and-forget task that panicked or called runtime.Goexit, or a
-// context's AfterFunc stop function that panicked.
+// fire-and-forget task that panicked or called runtime.Goexit, a context's
+// AfterFunc stop function that panicked, or a task observer that panicked.
 type Fault struct {
-	What   string // "task" or "context AfterFunc stop"
+	What   string // "task", "context AfterFunc stop" or "observer"
 	Value  any    // the recovered value; a *runtime.PanicNilError for panic(nil), nil for a Goexit
 	Goexit bool   // the goroutine was ended by runtime.Goexit
 	Stack  []byte // the stack where the failure was recovered
@@ -55,6 +57,10 @@ func (t *Team) run(st *held) {
 	task := st.task
 	st.task = Task{} // the pool keeps no reference to a task once it runs
 	st.stage = stageRun
+	if m, ok := task.job.(*timed); ok {
+		task = m.task
+		st.obs = observation{accepted: m.accepted, started: time.Now()}
+	}
 	f, isFunc := task.fn()
 	if !isFunc {
 		st.out = task.job.Run()
@@ -81,7 +87,11 @@ func (t *Team) run(st *held) {
 // goroutine ended). On return st.stage is stageIdle and st.task is the task
 // that w runs next, when the team's workers take it from here (Team.direct)
 // and w goes on with the oldest backlogged task.
+//
+// With an observer, the task is observed last, after the mutex is
+// released: a Goexit there finds st idle, with the next task in hand.
 func (t *Team) finish(w *Worker, st *held, goexited bool) {
+	st.obs.stop()
 	t.ended(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
@@ -92,6 +102,9 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		// a pool of many workers).
 		st.task, _ = t.popLocked()
 		t.unlock()
+		if st.obs.pending() {
+			t.observeHeld(st)
+		}
 		return
 	}
 	t.busy--
@@ -103,6 +116,9 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	t.recycleLocked(w)
 	t.checkDoneLocked()
 	t.unlock()
+	if st.obs.pending() {
+		t.observeHeld(st)
+	}
 }
 
 // ended settles how the task in hand ended, before it is counted: a task
@@ -178,6 +194,7 @@ func (t *Team) runInCaller(task Task) error {
 
 // finishInCaller is finish for a task run in the caller.
 func (t *Team) finishInCaller(st *held, goexited bool) {
+	st.obs.stop()
 	t.ended(st, goexited)
 	t.mu.Lock()
 	t.counts.Submitted++
@@ -185,6 +202,9 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.countLocked(st.out)
 	st.stage = stageIdle
 	t.mu.Unlock()
+	if st.obs.pending() {
+		t.observeHeld(st)
+	}
 }
 
 func (t *Team) countLocked(out Outcome) {

@@ -76,9 +76,7 @@ func (t *Team) cancelBacklogLocked(err error) int {
 		}
 		n++
 		t.counts.Canceled++
-		if task.reported() {
-			t.notes = append(t.notes, note{task, err})
-		}
+		t.dropLocked(task, err)
 	}
 }
 

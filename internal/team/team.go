@@ -47,6 +47,10 @@ type Config struct {
 	// Goroutines passed explicitly included, gets every task through
 	// Executor.Do.
 	NewExecutor Factory
+	// Observe, if not nil, is told of every accepted task once, when it
+	// ends, never with the mutex held (observe.go). It may panic (reported
+	// as a Fault) or end the goroutine.
+	Observe func(End)
 	// Fault reports a failure of user code that nobody else receives (see
 	// Fault), once, never with the mutex held. It may panic (recovered and
 	// dropped) or end the goroutine. Nil means such faults are only counted.
@@ -155,10 +159,29 @@ type Team struct {
 	goroutines map[uint64]int // guarded by gmu
 }
 
-// note is a task to report as never run, with the error to report.
+// note is a task to report as never run, with the error to report: its
+// receiver (task, nil for a fire-and-forget task), then its observer
+// (accepted, zero without one).
 type note struct {
-	task Task
-	err  error
+	task     Task
+	err      error
+	accepted time.Time
+}
+
+// dropLocked queues the report of task, dropped from the backlog, for
+// afterUnlock. A fire-and-forget task is only reported to the observer.
+func (t *Team) dropLocked(task Task, err error) {
+	task, m := untime(task)
+	n := note{err: err}
+	if task.reported() {
+		n.task = task
+	}
+	if m != nil {
+		n.accepted = m.accepted
+	}
+	if n.task.job != nil || m != nil {
+		t.notes = append(t.notes, n)
+	}
 }
 
 // New returns a team with the given sizes, not started. Sizes are checked
@@ -198,10 +221,11 @@ func (t *Team) unlock() {
 }
 
 // afterUnlock calls the stop functions of context watches, then reports each
-// task of notes as never run. Both are user code: a stop that panics is
-// reported as a Fault, and a receiver's panic is its Job's to recover. If
-// one ends the goroutine (runtime.Goexit), the rest still run as it
-// unwinds: each is taken off its list before it is called.
+// task of notes as never run, to its receiver and then to the observer
+// (Canceled, waited until now). All are user code: a stop or an observer
+// that panics is reported as a Fault, and a receiver's panic is its Job's
+// to recover. If one ends the goroutine (runtime.Goexit), the rest still
+// run as it unwinds: each is taken off its list before it is called.
 func (t *Team) afterUnlock(stops []func() bool, notes []note) {
 	done := false
 	defer func() {
@@ -214,10 +238,23 @@ func (t *Team) afterUnlock(stops []func() bool, notes []note) {
 		stops = stops[1:]
 		t.callStop(stop)
 	}
+	var now time.Time
+	if t.cfg.Observe != nil && len(notes) > 0 {
+		now = time.Now() // the tasks were dropped by the step that just unlocked
+	}
 	for len(notes) > 0 {
-		n := notes[0]
+		n := &notes[0]
+		if n.task.job != nil {
+			task := n.task
+			n.task = Task{}
+			task.cancel(n.err)
+			continue
+		}
+		accepted := n.accepted
 		notes = notes[1:]
-		n.task.cancel(n.err)
+		if !accepted.IsZero() {
+			t.observe(End{Outcome: Canceled, Wait: now.Sub(accepted)})
+		}
 	}
 	done = true
 }
