@@ -213,7 +213,7 @@ func (w *Worker) sendResult(j *job, status string, data []byte) bool {
 		if err == nil {
 			return true
 		}
-		if time.Now().Add(backoff).After(deadline) {
+		if time.Now().Add(backoff).After(deadline) || w.nc.IsClosed() {
 			return false
 		}
 		t := time.NewTimer(backoff)
