@@ -2,7 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -125,88 +124,6 @@ func TestAdjustPoolSizeMovesWindow(t *testing.T) {
 		}
 	}
 	eventually(t, ctx, "4 completed", func() bool { return w.Stats().Completed == 4 && w.Stats().Max == 1 })
-}
-
-// K11: Stop lets the running handler finish, stores its result and acks it.
-func TestWorkerStopFinishes(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
-	c := newClient(t, nc)
-	w := startWorker(t, connect(t, s), r, 0, 2)
-	f := cluster.Submit(ctx, c, hold, 9)
-	g.recv(t, ctx)
-	stopped := make(chan error, 1)
-	go func() { stopped <- w.Stop() }()
-	select {
-	case <-stopped:
-		t.Fatal("Stop returned while a handler ran")
-	case <-f.Done():
-		t.Fatal("resolved before release")
-	default:
-	}
-	close(g.release)
-	select {
-	case err := <-stopped:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-ctx.Done():
-		t.Fatal("Stop hangs")
-	}
-	if v, err := f.Wait(ctx); err != nil || v != 9 {
-		t.Fatal(v, err)
-	}
-	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 { // acked (synchronously) before Stop returned
-		t.Fatalf("%d tasks left", n)
-	}
-	if err := w.Start(); err == nil {
-		t.Fatal("Start after Stop accepted")
-	}
-	if st := stats(t, ctx, c); st.Machines != 0 {
-		t.Fatalf("stopped worker answers: %+v", st)
-	}
-}
-
-// K11: Shutdown whose ctx ends hands the unfinished task back at once (far
-// within AckWait): another worker runs it; the first handler's ctx is canceled.
-func TestWorkerShutdownHandsBack(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
-	c := newClient(t, nc) // AckWait 30s: a redelivery after AckWait would time the test out
-	w1 := startWorker(t, connect(t, s), r, 0, 1)
-	f := cluster.Submit(ctx, c, hold, 5)
-	g.recv(t, ctx)
-
-	sctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
-	defer cancel()
-	if err := w1.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Shutdown = %v", err)
-	}
-	if err := w1.Stop(); err != nil { // the canceled handler has returned
-		t.Fatal(err)
-	}
-	r2 := cluster.NewRegistry()
-	var ran atomic.Int32
-	cluster.Register(r2, "hold", func(ctx context.Context, n int) (int, error) { ran.Add(1); return n * 10, nil })
-	start := time.Now()
-	startWorker(t, connect(t, s), r2, 0, 1)
-	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-	defer wcancel()
-	if v, err := f.Wait(wctx); err != nil || v != 50 {
-		t.Fatalf("%d, %v (after %v)", v, err, time.Since(start))
-	}
-	if ran.Load() != 1 {
-		t.Fatal("ran", ran.Load())
-	}
-	if st := stats(t, ctx, c); st.DuplicateResults != 0 {
-		t.Fatalf("%+v", st)
-	}
 }
 
 // K4: a handler running longer than AckWait is not redelivered: the worker

@@ -1,0 +1,80 @@
+package cluster
+
+import (
+	"context"
+	"time"
+)
+
+// Stop stops pulling, lets the running handlers finish, stores their results,
+// acks their tasks, stops the heartbeat and the stats service, and returns
+// (K11). A Stop after a Shutdown that timed out waits for the handlers left.
+// It returns nil; called twice it waits for the same stop.
+func (w *Worker) Stop() error { return w.Shutdown(nil) }
+
+// Shutdown is Stop bounded by ctx: when ctx ends first, every task not yet
+// acked is handed back to the stream at once (Nak: redelivered at once, not
+// after AckWait), its handler's context is canceled and its outcome
+// discarded, and Shutdown returns ctx.Err() (the handlers still running are
+// the local pool's to finish; a later Stop waits for them). A nil ctx waits
+// without bound.
+func (w *Worker) Shutdown(ctx context.Context) error {
+	w.mu.Lock()
+	first := w.state != stateStopping
+	wasStarted := w.state == stateStarted
+	w.state = stateStopping
+	if w.pullStop != nil {
+		w.pullStop()
+	}
+	w.mu.Unlock()
+	if !first {
+		<-w.stopDone
+		return w.pool.Shutdown(ctx)
+	}
+	w.pullWG.Wait() // pulls end at once; what they received meanwhile is handed back
+	var err error
+	if wasStarted {
+		if ctx == nil {
+			err = w.pool.Stop()
+		} else if err = w.pool.Shutdown(ctx); err != nil {
+			w.handBackAll()
+		}
+		close(w.hbStop)
+		w.hbWG.Wait()
+		w.svc.Stop()
+		w.unsubscribe()
+		w.nc.FlushTimeout(5 * time.Second) // the acks and naks reach the server
+	} else {
+		w.pool.Stop()
+	}
+	close(w.stopDone)
+	return err
+}
+
+// handBackAll naks every held task whose outcome is not being stored (those
+// finish acks or naks itself, and sendResult gives up at hardStop) and
+// cancels its handler.
+func (w *Worker) handBackAll() {
+	w.mu.Lock()
+	close(w.hardStop)
+	var back []*job
+	for j := range w.held {
+		if !j.acking {
+			j.back = true
+			back = append(back, j)
+			w.dropLocked(j)
+		}
+	}
+	w.mu.Unlock()
+	for _, j := range back {
+		j.cancel()
+		j.msg.Nak()
+	}
+}
+
+// dropLocked forgets a held job.
+func (w *Worker) dropLocked(j *job) {
+	delete(w.held, j)
+	if w.byID[j.info.id] == j {
+		delete(w.byID, j.info.id)
+	}
+}
