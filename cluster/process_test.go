@@ -31,9 +31,9 @@ func TestWorkerProcessKilled(t *testing.T) {
 	if _, err := started.NextMsgWithContext(ctx); err != nil {
 		t.Fatal("the child did not start the task:", err)
 	}
-	if st := stats(t, ctx, c); st.Machines != 1 || st.Working != 1 || st.InFlight != 1 {
-		t.Fatalf("before the kill: %+v", st)
-	}
+	statsUntil(t, ctx, c, "the child working, its task in flight", func(st cluster.Stats) bool {
+		return st.Machines == 1 && st.Working == 1 && st.InFlight == 1
+	})
 	child.kill()
 	killed := time.Now()
 	// K8: the dead worker drops out of Machines at once; its task stays in
