@@ -38,7 +38,9 @@ type Options struct {
 	// JetStream then replicates streams across its servers. A clustered
 	// server needs a client listener (Port != 0) for its clients to fail over.
 	Cluster Cluster
-	// Logging writes the server's notices and errors to stderr.
+	// Logging writes the server's log to stderr. Either way a fatal error
+	// of the server (nats-server's logger would exit the process) is
+	// returned by Start instead.
 	Logging bool
 	// ReadyTimeout bounds Start's wait for the server (and, in a cluster,
 	// for nothing more: JetStream's meta leader is elected later). Default 10s.
@@ -80,7 +82,7 @@ func Start(o Options) (*Server, error) {
 		Host:       "127.0.0.1",
 		JetStream:  true,
 		StoreDir:   dir,
-		NoLog:      !o.Logging,
+		NoLog:      true, // our logger is installed below
 		NoSigs:     true,
 		HTTPPort:   0,
 	}
@@ -115,19 +117,29 @@ func Start(o Options) (*Server, error) {
 		cleanup()
 		return nil, fmt.Errorf("natsembed: %w", err)
 	}
-	if o.Logging {
-		ns.ConfigureLogger()
-	}
+	lg := newLogger(o.Logging)
+	ns.SetLogger(lg, false, false)
 	ns.Start()
 	wait := o.ReadyTimeout
 	if wait <= 0 {
 		wait = 10 * time.Second
 	}
-	if !ns.ReadyForConnections(wait) {
+	fail := func(err error) (*Server, error) {
 		ns.Shutdown()
 		ns.WaitForShutdown()
 		cleanup()
-		return nil, fmt.Errorf("natsembed: server not ready within %v", wait)
+		return nil, fmt.Errorf("natsembed: %w", err)
+	}
+	for end := time.Now().Add(wait); !ns.ReadyForConnections(20 * time.Millisecond); {
+		if err := lg.fatalErr(); err != nil {
+			return fail(err)
+		}
+		if time.Now().After(end) {
+			return fail(fmt.Errorf("server not ready within %v", wait))
+		}
+	}
+	if err := lg.fatalErr(); err != nil {
+		return fail(err)
 	}
 	srv := &Server{ns: ns, tmpDir: tmp}
 	if ns.Addr() != nil {

@@ -78,3 +78,16 @@ func TestClusterNeedsName(t *testing.T) {
 		t.Fatal("accepted")
 	}
 }
+
+// A server that cannot start (a JetStream cluster without routes) makes Start
+// return its error at once, without exiting the process.
+func TestStartReportsFatalError(t *testing.T) {
+	start := time.Now()
+	_, err := natsembed.Start(natsembed.Options{Port: -1, Name: "n", Cluster: natsembed.Cluster{Name: "c", Port: -1}})
+	if err == nil || !strings.Contains(err.Error(), "JetStream") {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("took %v", d)
+	}
+}
