@@ -126,7 +126,9 @@
 // never redelivered (K3).
 //
 // Stopping (K11): Worker.Stop stops pulling (a message that arrives meanwhile
-// is handed back), lets the running handlers finish, stores their results,
+// is handed back; one the server sent in the instant the pull request ended is
+// dropped with the request's subscription and comes back after AckWait), lets
+// the running handlers finish, stores their results,
 // acks, then stops the heartbeat, the stats service and its subscriptions.
 // Shutdown(ctx) is the same, bounded: when ctx ends, every task not yet acked
 // is handed back at once (Nak) and its handler's ctx canceled; its outcome is
@@ -138,7 +140,8 @@
 // pool's threadpool.Stats as JSON. Client.Stats sends one request and sums
 // the answers that arrive within its ctx or one second, whichever ends first
 // (that end is not an error); Queued, InFlight and Redelivered are the
-// consumer's NumPending, NumAckPending and NumRedelivered.
+// consumer's NumPending, NumAckPending and NumRedelivered, so InFlight also
+// counts tasks handed back (Nak) and not yet delivered again.
 //
 // # Goroutines
 //
