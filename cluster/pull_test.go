@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/twisted-go/threadpool/cluster"
 	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
@@ -221,4 +223,24 @@ func TestLoweredWindowHandsBackExtraDeliveries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// K6: an idle worker keeps one long-poll pull request for its whole window,
+// not one per slot and not a busy poll: the consumer sees one waiting request
+// per idle worker, and no task is held.
+func TestIdleWorkerOnePullRequest(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	startWorker(t, nc, cluster.NewRegistry(), 0, 5)
+	startWorker(t, connect(t, s), cluster.NewRegistry(), 0, 3)
+	js, _ := jetstream.New(nc)
+	cons, err := js.Consumer(ctx, "THREADPOOL_TASKS", "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, ctx, "two waiting pull requests", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumWaiting == 2 && info.NumAckPending == 0
+	})
 }
