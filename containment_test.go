@@ -613,3 +613,100 @@ func TestStartOfALargeMinimumDoesNotHoldTheLockThroughout(t *testing.T) {
 		t.Fatalf("Workers after Start = %d", w)
 	}
 }
+
+// goexitErrCtx is a context whose Err calls runtime.Goexit once armed.
+type goexitErrCtx struct {
+	context.Context
+	armed chan struct{}
+}
+
+func (c goexitErrCtx) Err() error {
+	select {
+	case <-c.armed:
+		runtime.Goexit()
+	default:
+	}
+	return nil
+}
+
+// A Submit context whose Err calls Goexit as the task starts: the task
+// fails with ErrGoexit, and the worker is replaced.
+func TestUserCodeFaultsInAContextsErrGoexit(t *testing.T) {
+	for _, rg := range rigs {
+		t.Run(rg.name, func(t *testing.T) {
+			r := rg.make(t)
+			armed := make(chan struct{})
+			close(armed)
+			fut := threadpool.Submit(goexitErrCtx{Context: context.Background(), armed: armed}, r.p,
+				func(context.Context) (int, error) { return 1, nil })
+			r.drive()
+			if _, err := fut.Wait(context.Background()); !errors.Is(err, threadpool.ErrGoexit) {
+				t.Fatalf("got %v, want ErrGoexit", err)
+			}
+			r.probe(t)
+			if s := r.settle(t); s.Failed != 1 || s.Completed != 1 {
+				t.Fatalf("Completed %d Failed %d, want 1 and 1", s.Completed, s.Failed)
+			}
+		})
+	}
+}
+
+// doneCtx is a context whose Done panics.
+type doneCtx struct{ context.Context }
+
+func (doneCtx) Done() <-chan struct{} { panic("Done boom") }
+
+// A Submit context whose Done panics when the task is backlogged: the panic
+// is recovered, the task is not watched, and it runs when its turn comes
+// (its Err, called as it starts, says the context has not ended).
+func TestUserCodeFaultsInAContextsDone(t *testing.T) {
+	for _, rg := range rigs {
+		t.Run(rg.name, func(t *testing.T) {
+			r := rg.make(t)
+			g := newGate(t)
+			first := threadpool.Submit(context.Background(), r.p, func(context.Context) (int, error) {
+				if rg.name == "real workers" {
+					g.wait()
+				}
+				return 1, nil
+			})
+			second := threadpool.Submit(doneCtx{context.Background()}, r.p, func(context.Context) (int, error) { return 2, nil })
+			if q := r.p.QueueSize(); q != 1 {
+				t.Fatalf("QueueSize %d, want the second task backlogged", q)
+			}
+			g.open()
+			r.drive()
+			for i, f := range []*threadpool.Future[int]{first, second} {
+				if v, err := f.Wait(context.Background()); v != i+1 || err != nil {
+					t.Fatalf("task %d: (%v, %v)", i+1, v, err)
+				}
+			}
+		})
+	}
+}
+
+// Submit with a nil pool, context or function resolves its Future at once
+// with an error naming what was nil, and runs nothing.
+func TestSubmitWithNilArgumentsFailsAtOnce(t *testing.T) {
+	p := newPool(t, 0, 1)
+	f := func(context.Context) (int, error) { t.Error("a nil argument's task ran"); return 0, nil }
+	var nilCtx context.Context // a nil context is the point of this case
+	cases := map[string]*threadpool.Future[int]{
+		"nil pool":     threadpool.Submit(context.Background(), nil, f),
+		"nil context":  threadpool.Submit(nilCtx, p, f),
+		"nil function": threadpool.Submit[int](context.Background(), p, nil),
+	}
+	for name, fut := range cases {
+		select {
+		case <-fut.Done():
+		default:
+			t.Fatalf("%s: the Future is not resolved when Submit returns", name)
+		}
+		if _, err := fut.Wait(context.Background()); err == nil || !strings.Contains(err.Error(), strings.TrimPrefix(name, "nil ")) {
+			t.Errorf("%s: %v, want an error naming it", name, err)
+		}
+	}
+	if s := p.Stats(); s.Submitted != 0 || s.Queued != 0 {
+		t.Fatalf("a refused Submit was counted: %+v", s)
+	}
+}
