@@ -244,3 +244,28 @@ func TestIdleWorkerOnePullRequest(t *testing.T) {
 		return err == nil && info.NumWaiting == 2 && info.NumAckPending == 0
 	})
 }
+
+// K6: the stream is one global FIFO: tasks stored before any worker runs
+// start in the order they were submitted.
+func TestGlobalFIFO(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	r := cluster.NewRegistry()
+	order := make(chan int, 50)
+	rec := cluster.Register(r, "rec", func(ctx context.Context, n int) (int, error) { order <- n; return n, nil })
+	c := newClient(t, nc)
+	var last interface{ Wait(context.Context) (int, error) }
+	for i := range 50 {
+		last = cluster.Submit(ctx, c, rec, i)
+	}
+	startWorker(t, nc, r, 0, 1)
+	if _, err := last.Wait(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if n := <-order; n != i {
+			t.Fatalf("start %d was task %d", i, n)
+		}
+	}
+}
