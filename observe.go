@@ -57,8 +57,9 @@ func (o Outcome) String() string {
 // its goroutine (runtime.Goexit), Run ends when the pool has taken over
 // from that goroutine.
 //
-// Both are read from the monotonic clock ([time.Now]), so inside a
-// testing/synctest bubble they are exact fake-clock durations.
+// Both are differences of readings of the monotonic clock (as
+// [time.Since] takes them), so inside a testing/synctest bubble they are
+// exact fake-clock durations.
 type TaskEnd struct {
 	Outcome Outcome
 	Wait    time.Duration
@@ -71,9 +72,9 @@ type TaskEnd struct {
 // canceled before they ran are observed too; refused submissions (Rejected
 // in [Stats]) are not. Calls for different tasks may run concurrently and
 // in any order; f must be safe for concurrent use, and short: it runs on
-// the worker (or on the goroutine that canceled the task), which counts as
-// busy meanwhile only in the sense that it takes no other task until f
-// returns.
+// the worker (or on the goroutine that canceled the task), and that worker
+// starts its next task only when f returns, although Stats may already
+// count it idle.
 //
 // f is called after the task is counted in [Stats], never with the pool's
 // lock held, so it may call any method of the pool. A task that ran is

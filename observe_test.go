@@ -430,3 +430,31 @@ func TestObserverBlockedWaitStartsAtAdmission(t *testing.T) {
 		}
 	})
 }
+
+// An observer that ends its goroutine on a worker that has its next task
+// in hand (a backlog behind it): each task is still counted and observed
+// once, the next task runs, and the worker is replaced each time.
+func TestObserverGoexitWithTheNextTaskInHand(t *testing.T) {
+	var e ends
+	p := newPool(t, 0, 1, threadpool.WithObserver(func(te threadpool.TaskEnd) {
+		e.observe(te)
+		runtime.Goexit()
+	}))
+	mustStart(t, p)
+	g := newGate(t)
+	started := make(chan struct{}, 1)
+	blockers(t, p, 1, g, started)
+	<-started
+	var ran sync.WaitGroup
+	ran.Add(5)
+	for range 5 {
+		mustCall(t, p, ran.Done)
+	}
+	g.open()
+	ran.Wait()
+	mustStop(t, p)
+	e.check(t, p, [3]int{6, 0, 0})
+	if s := p.Stats(); s.PeakWorkers != 1 {
+		t.Errorf("PeakWorkers %d, want 1: a replacement is the same worker", s.PeakWorkers)
+	}
+}

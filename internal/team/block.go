@@ -1,9 +1,6 @@
 package team
 
-import (
-	"context"
-	"time"
-)
+import "context"
 
 // Submitters blocked for backlog room (the Block policy).
 //
@@ -159,14 +156,15 @@ func (t *Team) release(b *blocked) {
 func (t *Team) admitLocked() (settled *blocked) {
 	refuse := t.state == stateStopping || t.state == stateStopped
 	var last *blocked
-	var now time.Time // read at most once, for the accepted tasks' timed records
+	var at instant // read at most once, for the accepted tasks' timed records
+	read := false
 	for b := t.blocked.head; b != nil && (refuse || !t.fullLocked()); b = b.next {
 		if refuse {
 			t.counts.Rejected++
 			b.err = ErrStopped
 		} else {
 			t.counts.Submitted++
-			reaccept(b.task, &now)
+			reaccept(b.task, &at, &read)
 			b.w, b.seq = t.dispatchLocked(b.task)
 		}
 		last = b

@@ -30,12 +30,26 @@ type End struct {
 	Run     time.Duration // started → the task (and its callback) returned; 0 if it never ran
 }
 
+// instant is a reading of the monotonic clock: nanoseconds since epoch.
+// Only differences of instants mean anything.
+type instant int64
+
+// epoch is the origin of instants.
+var epoch = time.Now()
+
+// now reads the clock. time.Since reads only the monotonic clock, at about
+// half the cost of time.Now, which reads the wall clock too (on a 2 vCPU
+// VM: ~27 vs ~49 ns). Inside a testing/synctest bubble it reads the
+// bubble's fake clock, so the differences of readings taken there are
+// exact.
+func now() instant { return instant(time.Since(epoch)) }
+
 // timed is the Job of an accepted task while an observer is set: the task
 // and the time it was accepted. run unwraps it; the team never calls its
 // methods except Context.
 type timed struct {
 	task     Task
-	accepted time.Time
+	accepted instant
 }
 
 func (*timed) Run() Outcome               { panic("team: a timed task is unwrapped by the team, not run") }
@@ -45,20 +59,23 @@ func (m *timed) Context() context.Context { return m.task.ctx() }
 // observation is a task's timing in hand: the record of a task that has
 // started (or been dropped) and whose observer call is still to come.
 type observation struct {
-	accepted time.Time // zero: no observation pending
-	started  time.Time // zero if the task never started
-	ended    time.Time // when it ended or was dropped; zero until then
+	on       bool    // an observation is pending
+	ran      bool    // started is set
+	stopped  bool    // ended is set
+	accepted instant //
+	started  instant // when the task started
+	ended    instant // when it ended
 }
 
 // pending reports whether o is an observation still to be made.
-func (o *observation) pending() bool { return !o.accepted.IsZero() }
+func (o *observation) pending() bool { return o.on }
 
 // timeTask wraps task in a timed record if the team has an observer.
 func (t *Team) timeTask(task Task) Task {
 	if t.cfg.Observe == nil {
 		return task
 	}
-	return Task{job: &timed{task: task, accepted: time.Now()}}
+	return Task{job: &timed{task: task, accepted: now()}}
 }
 
 // untime returns the task a timed record holds, and the record; for any
@@ -72,12 +89,12 @@ func untime(task Task) (Task, *timed) {
 
 // reaccept sets the accepted time of a blocked submitter's task to now,
 // the moment admitLocked accepts it; now is read once per admission step.
-func reaccept(task Task, now *time.Time) {
+func reaccept(task Task, at *instant, read *bool) {
 	if m, ok := task.job.(*timed); ok {
-		if now.IsZero() {
-			*now = time.Now()
+		if !*read {
+			*at, *read = now(), true
 		}
-		m.accepted = *now
+		m.accepted = *at
 	}
 }
 
@@ -85,27 +102,25 @@ func reaccept(task Task, now *time.Time) {
 // (a goroutine taking over a task's end finishes it a second time) or no
 // observation is pending.
 func (o *observation) stop() {
-	if o.pending() && o.ended.IsZero() {
-		o.ended = time.Now()
+	if o.on && !o.stopped {
+		o.ended, o.stopped = now(), true
 	}
 }
 
 // end returns what the observer is told of o, ended at o.ended (set now
 // if not yet), with outcome out.
 func (o *observation) end(out Outcome) End {
-	if o.ended.IsZero() {
-		o.ended = time.Now()
-	}
-	if out == Canceled || o.started.IsZero() {
+	o.stop()
+	if out == Canceled || !o.ran {
 		// A Submit task whose context ended before it started is started
 		// by run, to check its context, but never ran.
 		start := o.started
-		if start.IsZero() {
+		if !o.ran {
 			start = o.ended
 		}
-		return End{Outcome: Canceled, Wait: start.Sub(o.accepted)}
+		return End{Outcome: Canceled, Wait: time.Duration(start - o.accepted)}
 	}
-	return End{Outcome: out, Wait: o.started.Sub(o.accepted), Run: o.ended.Sub(o.started)}
+	return End{Outcome: out, Wait: time.Duration(o.started - o.accepted), Run: time.Duration(o.ended - o.started)}
 }
 
 // observe gives e to the observer. A panic in it is recovered and reported

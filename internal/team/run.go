@@ -3,7 +3,6 @@ package team
 import (
 	"runtime"
 	"runtime/debug"
-	"time"
 )
 
 // Running a task on a worker and deciding what the worker does next.
@@ -59,7 +58,7 @@ func (t *Team) run(st *held) {
 	st.stage = stageRun
 	if m, ok := task.job.(*timed); ok {
 		task = m.task
-		st.obs = observation{accepted: m.accepted, started: time.Now()}
+		st.obs = observation{on: true, ran: true, accepted: m.accepted, started: now()}
 	}
 	f, isFunc := task.fn()
 	if !isFunc {

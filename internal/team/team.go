@@ -161,11 +161,12 @@ type Team struct {
 
 // note is a task to report as never run, with the error to report: its
 // receiver (task, nil for a fire-and-forget task), then its observer
-// (accepted, zero without one).
+// (observed: when it was accepted).
 type note struct {
 	task     Task
 	err      error
-	accepted time.Time
+	observed bool
+	accepted instant
 }
 
 // dropLocked queues the report of task, dropped from the backlog, for
@@ -177,7 +178,7 @@ func (t *Team) dropLocked(task Task, err error) {
 		n.task = task
 	}
 	if m != nil {
-		n.accepted = m.accepted
+		n.observed, n.accepted = true, m.accepted
 	}
 	if n.task.job != nil || m != nil {
 		t.notes = append(t.notes, n)
@@ -238,9 +239,9 @@ func (t *Team) afterUnlock(stops []func() bool, notes []note) {
 		stops = stops[1:]
 		t.callStop(stop)
 	}
-	var now time.Time
+	var dropped instant
 	if t.cfg.Observe != nil && len(notes) > 0 {
-		now = time.Now() // the tasks were dropped by the step that just unlocked
+		dropped = now() // the tasks were dropped by the step that just unlocked
 	}
 	for len(notes) > 0 {
 		n := &notes[0]
@@ -250,10 +251,10 @@ func (t *Team) afterUnlock(stops []func() bool, notes []note) {
 			task.cancel(n.err)
 			continue
 		}
-		accepted := n.accepted
+		observed, accepted := n.observed, n.accepted
 		notes = notes[1:]
-		if !accepted.IsZero() {
-			t.observe(End{Outcome: Canceled, Wait: now.Sub(accepted)})
+		if observed {
+			t.observe(End{Outcome: Canceled, Wait: time.Duration(dropped - accepted)})
 		}
 	}
 	done = true
