@@ -100,6 +100,13 @@ func (t *Timings) Observe(e threadpool.TaskEnd) {
 	t.run.Record(ctx, e.Run.Seconds())
 }
 
+// Source is what Register reads: a *threadpool.Pool, or anything else that
+// has a name and a pool's Stats (a cluster.Worker has both).
+type Source interface {
+	Name() string
+	Stats() threadpool.Stats
+}
+
 // Registration is the registered callback of one pool. Close unregisters it.
 type Registration struct {
 	reg  metric.Registration
@@ -113,8 +120,8 @@ type Registration struct {
 // nil; if not, its measurements get the same attribute from now on.
 // Several pools may be registered with one meter: they share the
 // instruments and differ by the attribute.
-func Register(meter metric.Meter, pool *threadpool.Pool, timings *Timings) (*Registration, error) {
-	if pool == nil {
+func Register(meter metric.Meter, pool Source, timings *Timings) (*Registration, error) {
+	if pool == nil || pool == (*threadpool.Pool)(nil) {
 		return nil, errors.New("threadpool/otel: Register: nil pool")
 	}
 	var errs []error

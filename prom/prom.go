@@ -120,11 +120,18 @@ func (t *Timings) Observe(e threadpool.TaskEnd) {
 	t.run.Observe(e.Run.Seconds())
 }
 
+// Source is what a Collector reads: a *threadpool.Pool, or anything else
+// that has a name and a pool's Stats (a cluster.Worker has both).
+type Source interface {
+	Name() string
+	Stats() threadpool.Stats
+}
+
 // Collector is a prometheus.Collector of one pool: it reads Stats once per
 // scrape and emits the metrics listed in the package documentation. Make
 // it with [NewCollector].
 type Collector struct {
-	pool    *threadpool.Pool
+	pool    Source
 	timings *Timings
 	name    string
 
@@ -136,8 +143,9 @@ type Collector struct {
 // NewCollector returns the Collector of pool, labelled pool=pool.Name()
 // (read now: a pool renamed later keeps its label). timings may be nil:
 // the Collector then has no histograms. Collectors of pools with different
-// names can be registered with one registry.
-func NewCollector(pool *threadpool.Pool, timings *Timings) *Collector {
+// names can be registered with one registry. pool.Stats is called once
+// per scrape, on the scraping goroutine.
+func NewCollector(pool Source, timings *Timings) *Collector {
 	name := pool.Name()
 	labels := prometheus.Labels{"pool": name}
 	desc := func(n, help string, variable ...string) *prometheus.Desc {

@@ -341,3 +341,20 @@ func readAll(t *testing.T, resp *http.Response) string {
 }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// fixed is a Source that is not a Pool (as a cluster.Worker is not).
+type fixed struct{ s threadpool.Stats }
+
+func (fixed) Name() string              { return "machine-1" }
+func (f fixed) Stats() threadpool.Stats { return f.s }
+
+// Anything with a name and a pool's Stats can be collected.
+func TestCollectorOfAnySource(t *testing.T) {
+	s := threadpool.Stats{Min: 1, Max: 8, Started: true, Workers: 5, Working: 3, Waiters: 2, Queued: 4,
+		PeakWorkers: 6, Submitted: 20, Completed: 10, Failed: 2, Canceled: 1, Rejected: 3}
+	c := prom.NewCollector(fixed{s}, nil)
+	names := append(append([]string{}, counterNames...), gaugeNames...)
+	if err := testutil.CollectAndCompare(c, strings.NewReader(expected("machine-1", s)), names...); err != nil {
+		t.Fatal(err)
+	}
+}
