@@ -255,7 +255,9 @@ func TestGlobalFIFO(t *testing.T) {
 	order := make(chan int, 50)
 	rec := cluster.Register(r, "rec", func(ctx context.Context, n int) (int, error) { order <- n; return n, nil })
 	c := newClient(t, nc)
-	var last interface{ Wait(context.Context) (int, error) }
+	var last interface {
+		Wait(context.Context) (int, error)
+	}
 	for i := range 50 {
 		last = cluster.Submit(ctx, c, rec, i)
 	}
