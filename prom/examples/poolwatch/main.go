@@ -4,8 +4,10 @@
 // idle workers, and the wait and run times' p50 and p99 over the last
 // second.
 //
-//	cd prom && go run ./examples/poolwatch               # 14 s
-//	cd prom && go run ./examples/poolwatch -duration 1m  # longer; curl the printed URL meanwhile
+//	go run ./prom/examples/poolwatch               # from the root (go.work); 14 s
+//	go run ./prom/examples/poolwatch -duration 1m  # longer; curl the printed URL meanwhile
+//
+// (From prom/, or without the workspace: go run ./examples/poolwatch.)
 //
 // Each task hashes 64 KiB with SHA-256 and then sleeps 10 ms, as a task
 // waiting on a database would; tasks arrive at about 400 a second, so the
