@@ -15,6 +15,10 @@ import (
 // failing pull never spins.
 const pullBackoff = 250 * time.Millisecond
 
+// testHookDelivered, when set (by tests), runs for each message a pull
+// request delivers, before the worker accounts for it.
+var testHookDelivered func()
+
 // topUpLocked keeps outstanding pull requests for exactly window − held −
 // outstanding more messages (K6): one new request for the whole gap, as a
 // long poll with server heartbeats. Called with w.mu held, after every change
@@ -44,9 +48,6 @@ func (w *Worker) pull(k int) {
 	if err == nil {
 		for m := range b.Messages() {
 			n++
-			w.mu.Lock()
-			w.outstanding--
-			w.mu.Unlock()
 			w.accept(m)
 		}
 		err = b.Error()
@@ -69,12 +70,17 @@ func (w *Worker) pull(k int) {
 	w.mu.Unlock()
 }
 
-// accept takes one delivered task: it holds it and submits it to the local
+// accept takes one delivered task, which its pull request counted in
+// outstanding: it holds it and submits it to the local
 // pool, or hands it back at once when the worker is stopping or the window
 // was lowered meanwhile.
 func (w *Worker) accept(m jetstream.Msg) {
+	if testHookDelivered != nil {
+		testHookDelivered()
+	}
 	info, perr := parseTask(m.Headers())
 	w.mu.Lock()
+	w.outstanding-- // asked for -> held (or handed back) in one step (K6)
 	if w.state != stateStarted || len(w.held) >= w.window {
 		w.mu.Unlock()
 		m.Nak()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
 	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
@@ -269,5 +270,43 @@ func TestGlobalFIFO(t *testing.T) {
 		if n := <-order; n != i {
 			t.Fatalf("start %d was task %d", i, n)
 		}
+	}
+}
+
+// K6, K1: a delivery moves from "asked for" to "held" in one step. Many tiny
+// tasks through a window of 2 with MaxDeliver 2: no delivery ever exceeds
+// the window, so none is handed back (a Nak counts as a delivery, and two
+// would exhaust the task): the consumer redelivers nothing and every Future
+// succeeds.
+func TestPullNeverExceedsWindow(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	r := cluster.NewRegistry()
+	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
+	opts := []cluster.Option{cluster.WithMaxDeliver(2), cluster.WithMemoryStorage()}
+	c := newClient(t, nc, append(opts, cluster.WithEphemeralResults())...)
+	startWorker(t, connect(t, s), r, 0, 2, opts...)
+	startWorker(t, connect(t, s), r, 0, 1, append(opts, cluster.WithPrefetch(1))...)
+	const n = 3000
+	futs := make([]*threadpool.Future[int], n)
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := g; i < n; i += 16 {
+				futs[i] = cluster.Submit(ctx, c, echo, i)
+			}
+		}()
+	}
+	wg.Wait()
+	for i, f := range futs {
+		if v, err := f.Wait(ctx); err != nil || v != i {
+			t.Fatalf("task %d: %v, %v", i, v, err)
+		}
+	}
+	if st := stats(t, ctx, c); st.Redelivered != 0 {
+		t.Fatalf("%d tasks redelivered (handed back beyond the window): %+v", st.Redelivered, st)
 	}
 }
