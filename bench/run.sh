@@ -20,7 +20,7 @@ else
   REPS=${REPS:-5}
   quickflag=
 fi
-POOLS=${POOLS:-"fixed lazy go threadpool threadpool-block ants pond workerpool conc errgroup"}
+POOLS=${POOLS:-"fixed lazy go threadpool threadpool-block threadpool-observed ants pond workerpool conc errgroup"}
 SCENARIOS=${SCENARIOS:-"tiny tiny8 sleep cpu latency burst"}
 OUT=${OUT:-RESULTS.md}
 NOTE=${NOTE:-}

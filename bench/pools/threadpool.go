@@ -1,15 +1,30 @@
 package pools
 
-import "github.com/twisted-go/threadpool"
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/twisted-go/threadpool"
+)
 
 // threadpool: this project, fire-and-forget through CallInThread, with its
 // default unbounded backlog (submitters never block). threadpool-block
 // bounds the backlog to fixed's channel buffer under the Block policy, so
 // that its submitters wait as those of fixed, ants, conc and errgroup do.
+// threadpool-observed is threadpool with a task observer (WithObserver)
+// that sums the wait and run times, the least an exporter does: the
+// difference with threadpool is what observing costs.
 func init() {
 	register("threadpool", func(cfg Config) (Pool, error) { return newThreadpool(cfg) })
 	register("threadpool-block", func(cfg Config) (Pool, error) {
 		return newThreadpool(cfg, threadpool.WithQueueLimit(fixedBuffer, threadpool.Block))
+	})
+	register("threadpool-observed", func(cfg Config) (Pool, error) {
+		var waited, ran atomic.Int64
+		return newThreadpool(cfg, threadpool.WithObserver(func(e threadpool.TaskEnd) {
+			waited.Add(int64(e.Wait / time.Nanosecond))
+			ran.Add(int64(e.Run / time.Nanosecond))
+		}))
 	})
 }
 
