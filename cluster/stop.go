@@ -9,7 +9,7 @@ import (
 // acks their tasks, stops the heartbeat and the stats service, and returns
 // (K11). A Stop after a Shutdown that timed out waits for the handlers left.
 // It returns nil; called twice it waits for the same stop.
-func (w *Worker) Stop() error { return w.Shutdown(nil) }
+func (w *Worker) Stop() error { return w.Shutdown(context.Background()) }
 
 // Shutdown is Stop bounded by ctx: when ctx ends first, every task not yet
 // acked is handed back to the stream at once (Nak: redelivered at once, not
