@@ -39,6 +39,7 @@ func New(min, max int, opts ...threadpool.Option) (*threadpool.Pool, *Workers) {
 	memory := threadpool.Option(func(c *team.Config) {
 		c.NewExecutor = m.Factory()
 		c.Synchronous = true
+		c.Step = m.RunOne
 	})
 	p, err := threadpool.New(min, max, append(opts[:len(opts):len(opts)], memory)...)
 	if err != nil {

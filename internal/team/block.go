@@ -97,7 +97,10 @@ func (t *Team) block(task Task, ctx context.Context) error {
 		if t.blocked.remove(b) {
 			t.counts.Submitted++
 			t.counts.Canceled++
-			t.mu.Unlock()
+			if g := groupOf(task); g != nil {
+				t.endLocked(g, false)
+			}
+			t.unlock()
 			t.release(b)
 			task, m := untime(task)
 			task.cancel(err)
@@ -166,6 +169,11 @@ func (t *Team) admitLocked() (settled *blocked) {
 			t.counts.Submitted++
 			reaccept(b.task, &at, &read)
 			b.w, b.seq = t.dispatchLocked(b.task)
+			if b.w == nil {
+				if g := groupOf(b.task); g != nil {
+					g.noteSeqLocked(b.seq)
+				}
+			}
 		}
 		last = b
 	}

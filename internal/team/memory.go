@@ -104,7 +104,12 @@ func (m *Memory) RunOne() bool {
 
 	st := held{task: mt.task}
 	ended := true
+	// While the task runs, the calling goroutine holds its worker's slot:
+	// a group's Wait there helps (group.go).
+	id := goid()
+	e.t.addSlot(id)
 	defer func() {
+		e.t.dropSlot(id)
 		if ended && st.stage != stageIdle {
 			st.dead = st.stage == stageRun
 			settleAside(&st, func(st *held, goexited bool) { e.t.finish(e.w, st, goexited) })

@@ -33,6 +33,7 @@ type held struct {
 	fault *Fault      // a fire-and-forget task's failure, not yet reported
 	dead  bool        // the worker is to be replaced, not continued (memory workers)
 	obs   observation // the task's timing, while its observer call is pending (observe.go)
+	grp   *Group      // the group of the task in hand, until it is counted out of it
 }
 
 // Fault is a failure of user code that nobody else receives: a
@@ -62,6 +63,9 @@ func (t *Team) run(st *held) {
 	}
 	f, isFunc := task.fn()
 	if !isFunc {
+		if m, ok := task.job.(grouped); ok {
+			st.grp = m.member().g
+		}
 		st.out = task.job.Run()
 		return
 	}
@@ -94,6 +98,10 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	t.ended(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
+	if g := st.grp; g != nil {
+		st.grp = nil
+		t.endLocked(g, true) // its next task, if any, goes to w through the backlog
+	}
 	st.stage = stageIdle
 	if t.direct && !st.dead && t.continueLocked() {
 		// w stays busy with its next task: no count changes, and w's own
@@ -199,8 +207,12 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.counts.Submitted++
 	t.counts.CallerRan++
 	t.countLocked(st.out)
+	if g := st.grp; g != nil {
+		st.grp = nil
+		t.endLocked(g, false)
+	}
 	st.stage = stageIdle
-	t.mu.Unlock()
+	t.unlock()
 	if st.obs.pending() {
 		t.observeHeld(st)
 	}

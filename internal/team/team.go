@@ -59,6 +59,10 @@ type Config struct {
 	// Synchronous executors run tasks only when a test tells them to
 	// (Memory): a stop is begun but never waited for.
 	Synchronous bool
+	// Step, if not nil, runs one pending task of synchronous executors and
+	// reports whether there was one (Memory.RunOne): a group's Wait calls
+	// it instead of blocking.
+	Step func() bool
 	// Logger is the pool's logger; the team itself never logs.
 	Logger *slog.Logger
 	// OptionErr is the first bad option value, reported by the root
@@ -144,6 +148,8 @@ type Team struct {
 	crew     *crew               // guarded by mu; the worker goroutines of the current start
 	watches  map[uint64]watching // guarded by mu; backlog sequence number → its context watch
 	stops    []func() bool       // guarded by mu; context watches to unregister after unlock
+	parked    int                // guarded by mu; group tasks waiting for their group's limit (group.go)
+	suspended int                // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
 
 	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
@@ -157,6 +163,10 @@ type Team struct {
 	// are needed.
 	gmu        sync.Mutex
 	goroutines map[uint64]int // guarded by gmu
+	// slots are the goroutines among them that hold a working slot: a
+	// worker, a helper of a group's Wait, a memory worker's step. A group's
+	// Wait called on one of them helps instead of blocking (group.go).
+	slots map[uint64]int // guarded by gmu
 }
 
 // note is a task to report as never run, with the error to report: its
@@ -170,8 +180,18 @@ type note struct {
 }
 
 // dropLocked queues the report of task, dropped from the backlog, for
-// afterUnlock. A fire-and-forget task is only reported to the observer.
+// afterUnlock, and counts it out of its group. A fire-and-forget task is
+// only reported to the observer.
 func (t *Team) dropLocked(task Task, err error) {
+	if g := groupOf(task); g != nil {
+		t.endLocked(g, false)
+	}
+	t.noteDropLocked(task, err)
+}
+
+// noteDropLocked queues the report of task, which will never run, for
+// afterUnlock.
+func (t *Team) noteDropLocked(task Task, err error) {
 	task, m := untime(task)
 	n := note{err: err}
 	if task.reported() {
@@ -285,7 +305,7 @@ func (t *Team) Snapshot() Snapshot {
 		Min: t.min, Max: t.max,
 		Started: t.state == stateRunning,
 		Workers: t.workersLocked(), Working: t.busy, Waiters: t.waiters,
-		Queued: t.queued, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
+		Queued: t.queued + t.parked + t.suspended, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
 		Counters: t.counts,
 	}
 }

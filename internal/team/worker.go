@@ -102,10 +102,10 @@ func (e *goroutine) loop(c *crew, st held) {
 	// cache line per task that a busy pool seldom has at hand.
 	t, w, ch := e.t, e.w, e.ch
 	id := goid()
-	t.addGoroutine(id)
+	t.addSlot(id)
 	returned := false
 	defer func() {
-		t.dropGoroutine(id)
+		t.dropSlot(id)
 		if !returned {
 			t.takeOver(e, c, st) // user code ended this goroutine
 		}
@@ -187,6 +187,7 @@ func (t *Team) addGoroutine(id uint64) {
 	t.gmu.Lock()
 	if t.goroutines == nil {
 		t.goroutines = make(map[uint64]int)
+		t.slots = make(map[uint64]int)
 	}
 	t.goroutines[id]++
 	t.gmu.Unlock()
@@ -199,6 +200,39 @@ func (t *Team) dropGoroutine(id uint64) {
 		delete(t.goroutines, id)
 	}
 	t.gmu.Unlock()
+}
+
+// addSlot records that goroutine id runs the team's tasks in a working
+// slot of its own (addGoroutine, and a group's Wait there helps).
+func (t *Team) addSlot(id uint64) {
+	t.gmu.Lock()
+	if t.goroutines == nil {
+		t.goroutines = make(map[uint64]int)
+		t.slots = make(map[uint64]int)
+	}
+	t.goroutines[id]++
+	t.slots[id]++
+	t.gmu.Unlock()
+}
+
+// dropSlot undoes one addSlot for id.
+func (t *Team) dropSlot(id uint64) {
+	t.gmu.Lock()
+	if t.goroutines[id]--; t.goroutines[id] <= 0 {
+		delete(t.goroutines, id)
+	}
+	if t.slots[id]--; t.slots[id] <= 0 {
+		delete(t.slots, id)
+	}
+	t.gmu.Unlock()
+}
+
+// holdsSlot reports whether goroutine id holds a working slot of the team.
+func (t *Team) holdsSlot(id uint64) bool {
+	t.gmu.Lock()
+	defer t.gmu.Unlock()
+	_, ok := t.slots[id]
+	return ok
 }
 
 // isWorkerGoroutine reports whether goroutine id is running the team's

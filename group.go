@@ -1,0 +1,266 @@
+package threadpool
+
+import (
+	"context"
+	"sync"
+
+	"github.com/twisted-go/threadpool/internal/team"
+)
+
+// ErrGroupDone is the error of a [Group] (or [ResultGroup]) whose Go was
+// called after its Wait had returned: the function is not run, nor
+// submitted to the pool, and the next Wait returns this error if the group
+// has no other.
+var ErrGroupDone = team.ErrGroupDone
+
+// Group is a set of tasks run on a shared [Pool], waited for together:
+// golang.org/x/sync/errgroup's Group, whose goroutines are the pool's
+// workers. See the package documentation (Task groups) for the model. Make
+// one with [NewGroup]; its methods are safe for concurrent use.
+type Group struct {
+	c groupCore
+}
+
+// NewGroup returns a group of tasks run on p, and the context its tasks
+// receive: derived from ctx, it is canceled when a task of the group first
+// fails or when Wait returns, as errgroup.WithContext's is. The group has no
+// limit of its own (see [Group.SetLimit]); p's max bounds it. NewGroup
+// panics if ctx or p is nil.
+func NewGroup(ctx context.Context, p *Pool) (*Group, context.Context) {
+	g := &Group{}
+	g.c.init(ctx, p)
+	return g, g.c.ctx
+}
+
+// Go submits f to run on a worker of the pool with the group's context.
+// It never blocks because of the group's limit: a task beyond it waits in
+// the group, counted as queued by the pool. (A bounded backlog under the
+// [Block] policy may make it wait for room, as any submission.)
+//
+// The first error of the group is what Wait returns: f's error; a
+// *[PanicError] if f panics; [ErrGoexit] if f calls runtime.Goexit; the
+// pool's refusal ([ErrStopped], [ErrQueueFull]) if it refuses the task;
+// an error wrapping [ErrCanceled] if the group's context ends before f
+// starts (f is then never run). A nil f is an error of the group too.
+// Called after Wait has returned, Go runs nothing and makes [ErrGroupDone]
+// the group's error, if it has none.
+func (g *Group) Go(f func(ctx context.Context) error) {
+	if f == nil {
+		g.c.fail(nilFunc("Group.Go"))
+		return
+	}
+	g.c.submit(&groupTask[struct{}]{c: &g.c, e: f})
+}
+
+// SetLimit makes at most n of the group's tasks run or wait in the pool at
+// once (errgroup's SetLimit, shared-pool style): the others wait in the
+// group, in the order of their Go calls, and go to the pool one by one as
+// the group's tasks end. A negative n means no limit (the default); 0 holds
+// every new task until the limit is raised. It may be called at any time;
+// raising the limit sends waiting tasks to the pool at once.
+func (g *Group) SetLimit(n int) { g.c.tg.SetLimit(n) }
+
+// Wait waits for every task submitted to the group, then cancels the
+// group's context and returns the group's first error (nil if none).
+//
+// Called from one of the pool's own tasks, Wait does not hold the worker
+// idle: while the group's tasks wait in the pool's backlog, it runs them
+// itself, one at a time, in the worker's place (see Task groups in the
+// package documentation). So tasks that fan out and wait, to any depth,
+// cannot deadlock the pool. Wait called from a task of the group itself
+// waits for that task too, and never returns.
+func (g *Group) Wait() error { return g.c.wait() }
+
+// ResultGroup is a [Group] whose tasks return values, collected in the
+// order of the Go calls: the Go counterpart of Twisted's gatherResults.
+// Make one with [NewResultGroup].
+type ResultGroup[T any] struct {
+	c   groupCore
+	res results[T]
+}
+
+// NewResultGroup returns a group of tasks run on p that return values of
+// type T, and the group's context, as [NewGroup].
+func NewResultGroup[T any](ctx context.Context, p *Pool) (*ResultGroup[T], context.Context) {
+	g := &ResultGroup[T]{}
+	g.c.init(ctx, p)
+	return g, g.c.ctx
+}
+
+// Go submits f as [Group.Go] does; its value goes to the element of Wait's
+// result that this call owns.
+func (g *ResultGroup[T]) Go(f func(ctx context.Context) (T, error)) {
+	i := g.res.add()
+	if f == nil {
+		g.c.fail(nilFunc("ResultGroup.Go"))
+		return
+	}
+	g.c.submit(&groupTask[T]{c: &g.c, f: f, res: &g.res, i: i})
+}
+
+// SetLimit limits the group's tasks as [Group.SetLimit].
+func (g *ResultGroup[T]) SetLimit(n int) { g.c.tg.SetLimit(n) }
+
+// Wait waits as [Group.Wait] does and returns one element per Go call, in
+// the order of the calls: the task's value, or the zero value for a task
+// that failed or never ran; and the group's first error.
+func (g *ResultGroup[T]) Wait() ([]T, error) {
+	err := g.c.wait()
+	return g.res.all(), err
+}
+
+// groupCore is what Group and ResultGroup share.
+type groupCore struct {
+	tg     *team.Group
+	ctx    context.Context
+	cancel context.CancelCauseFunc
+	stop   func() bool // unregisters the watch of the parent context, if any
+	mu     sync.Mutex
+	err    error // guarded by mu; the first error
+}
+
+func (c *groupCore) init(ctx context.Context, p *Pool) {
+	if p == nil {
+		panic("threadpool: NewGroup: nil pool")
+	}
+	if ctx == nil {
+		panic("threadpool: NewGroup: nil context")
+	}
+	c.tg = p.t.NewGroup()
+	c.ctx, c.cancel = context.WithCancelCause(ctx)
+	if !p.t.Synchronous() && ctx.Done() != nil {
+		// When the parent ends, the tasks waiting in the group or the
+		// backlog are dropped at once, not one by one as they come up. (A
+		// test double's pool finds them canceled as they start instead, so
+		// that every step stays deterministic.)
+		c.stop = context.AfterFunc(ctx, func() { c.tg.Cancel(team.CanceledError(ctx)) })
+	}
+}
+
+// submit hands gt to the team's group; a refusal is the group's error.
+func (c *groupCore) submit(gt team.Job) {
+	if err := c.tg.Submit(team.JobTask(gt)); err != nil {
+		c.fail(err)
+	}
+}
+
+// fail makes err the group's error if it has none; the first failure
+// cancels the group's context and drops its tasks that have not started.
+func (c *groupCore) fail(err error) {
+	c.mu.Lock()
+	first := c.err == nil
+	if first {
+		c.err = err
+	}
+	c.mu.Unlock()
+	if first {
+		c.cancel(err)
+		c.tg.Cancel(team.CanceledError(c.ctx))
+	}
+}
+
+func (c *groupCore) wait() error {
+	c.tg.Wait()
+	if c.stop != nil {
+		c.stop()
+	}
+	c.mu.Lock()
+	err := c.err
+	c.mu.Unlock()
+	c.cancel(err)
+	return err
+}
+
+// groupTask is the Job of one task of a group: e for a Group, f for a
+// ResultGroup, whose value goes to res[i].
+type groupTask[T any] struct {
+	team.Member
+	c   *groupCore
+	e   func(context.Context) error
+	f   func(context.Context) (T, error)
+	res *results[T]
+	i   int
+}
+
+func (gt *groupTask[T]) Run() team.Outcome {
+	normal := false
+	defer func() {
+		if !normal {
+			// f called runtime.Goexit (maybe while panicking): the
+			// goroutine ends, the group gets the failure first.
+			gt.finish(*new(T), ErrGoexit)
+		}
+	}()
+	v, out, err := gt.call()
+	normal = true
+	gt.finish(v, err)
+	return out
+}
+
+// call runs the task with the group's context, or skips it if the context
+// has ended, and tells how it ended. It does not return if the task ends
+// the goroutine.
+func (gt *groupTask[T]) call() (v T, out team.Outcome, err error) {
+	normal := false
+	defer func() {
+		if !normal {
+			v, out, err = *new(T), team.Failed, panicError(recover())
+		}
+	}()
+	ctx := gt.c.ctx
+	if ctx.Err() != nil {
+		normal = true
+		return v, team.Canceled, team.CanceledError(ctx)
+	}
+	if gt.e != nil {
+		err = gt.e(ctx)
+	} else {
+		v, err = gt.f(ctx)
+	}
+	normal = true
+	if err != nil {
+		return v, team.Failed, err
+	}
+	return v, team.Completed, nil
+}
+
+func (gt *groupTask[T]) Cancel(err error) { gt.finish(*new(T), err) }
+
+func (gt *groupTask[T]) Context() context.Context { return gt.c.ctx }
+
+// finish drops the task's function and delivers its outcome to the group.
+func (gt *groupTask[T]) finish(v T, err error) {
+	gt.e, gt.f = nil, nil
+	if err != nil {
+		gt.c.fail(err)
+		return
+	}
+	if gt.res != nil {
+		gt.res.set(gt.i, v)
+	}
+}
+
+// results are a ResultGroup's values, one per Go call.
+type results[T any] struct {
+	mu   sync.Mutex
+	vals []T // guarded by mu
+}
+
+func (r *results[T]) add() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.vals = append(r.vals, *new(T))
+	return len(r.vals) - 1
+}
+
+func (r *results[T]) set(i int, v T) {
+	r.mu.Lock()
+	r.vals[i] = v
+	r.mu.Unlock()
+}
+
+func (r *results[T]) all() []T {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.vals[:len(r.vals):len(r.vals)]
+}
