@@ -100,6 +100,13 @@ func (g *Group) Submit(task Task) error {
 		t.counts.Rejected++
 		t.mu.Unlock()
 		return ErrStopped
+	case g.canceled != nil:
+		// Accepted and dropped at once: the group's context has ended.
+		t.counts.Submitted++
+		t.counts.Canceled++
+		t.noteDropLocked(task, g.canceled)
+		t.unlock()
+		return nil
 	case g.limit >= 0 && g.active >= g.limit:
 		t.counts.Submitted++
 		g.parked.push(task)
@@ -147,17 +154,16 @@ func (g *Group) unreserveLocked() {
 // be called with the mutex held).
 func (g *Group) placeLocked(task Task, toBacklog bool) {
 	t := g.t
-	if !toBacklog {
-		if w, seq := t.dispatchLocked(task); w != nil {
-			w.handOver(task)
-			return
-		} else {
-			g.noteSeqLocked(seq)
-			return
-		}
+	if toBacklog {
+		t.queued++
+		g.noteSeqLocked(t.backlog.push(entry{task: task}))
+		return
 	}
-	t.queued++
-	g.noteSeqLocked(t.backlog.push(entry{task: task}))
+	if w, seq := t.dispatchLocked(task); w != nil {
+		w.handOver(task)
+	} else {
+		g.noteSeqLocked(seq)
+	}
 }
 
 // noteSeqLocked records that one of g's tasks went to backlog slot seq,
