@@ -97,13 +97,21 @@
 // RemoteError with Panic and Stack; K2), worker names, pprof labels and Stats
 // come from the core. A handler's error is a result, not a retry (K2).
 //
-// Exact pull (K6): a worker keeps outstanding pull requests for exactly
+// Exact pull (K6): a worker's open pull requests never ask for more than
 // window − held messages, where window is the pool's max (plus WithPrefetch,
 // default 0) and held counts the tasks delivered to it and not yet acked or
-// handed back. A pull request is a long poll (5 s expiry, server heartbeats
-// every second, so a lost server is noticed within 2 s) for the whole gap;
-// a new one starts whenever a task is acked or the window grows. A failed or
-// early-ended pull waits 250 ms before the next. So Working equals un-acked
+// handed back. It has one subscription for every request's deliveries and
+// status messages, and one goroutine that publishes raw requests to the
+// consumer's $JS.API.CONSUMER.MSG.NEXT subject; it counts what the open
+// requests still owe (each delivery takes one off; a request's end, a 408 at
+// its expiry or a 409, says what it still owed). With exact pull a new
+// request for the whole gap starts as soon as there is one (a task acked, the
+// window grown); with WithPrefetch(n), once the gap reaches n/2, so tasks are
+// asked for in batches. A pull request is a long poll (5 s expiry, server
+// heartbeats every second: when nothing is heard for 2.5 s while requests
+// are open, the worker counts them lost and asks again, so a lost server is
+// noticed within 4 s). A request refused or ended early (no responders, a
+// leadership change) delays the next by 250 ms. So Working equals un-acked
 // deliveries, no task waits behind a busy machine while another has a free
 // slot, and the stream stays one global FIFO. AdjustPoolSize (K7) resizes the
 // pool and the window together; tasks that arrive beyond a lowered window
@@ -126,8 +134,8 @@
 // never redelivered (K3).
 //
 // Stopping (K11): Worker.Stop stops pulling (a message that arrives meanwhile
-// is handed back; one the server sent in the instant the pull request ended is
-// dropped with the request's subscription and comes back after AckWait), lets
+// is handed back; one the server sends after the pull subscription has ended
+// is dropped and comes back after AckWait), lets
 // the running handlers finish, stores their results,
 // acks, then stops the heartbeat, the stats service and its subscriptions.
 // Shutdown(ctx) is the same, bounded: when ctx ends, every task not yet acked
@@ -148,8 +156,7 @@
 // Client: the nats.go callbacks of its subscriptions (results, advisories)
 // and its results consumer, and one short-lived goroutine per canceled
 // context; Close ends them all and waits for them. Worker: the local pool's
-// workers (the core's), one goroutine per outstanding pull request, one
-// heartbeat goroutine, and the callbacks of its subscriptions and of its
+// workers (the core's), one pull goroutine, one heartbeat goroutine, and the callbacks of its subscriptions and of its
 // micro service; Stop ends them all. After a Shutdown whose ctx ended, the
 // handlers still running are the pool's; a later Stop waits for them.
 //

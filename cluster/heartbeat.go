@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 )
 
 // heartbeat sends InProgress for every held task every AckWait/4 (K4), so
@@ -20,7 +19,7 @@ func (w *Worker) heartbeat() {
 			return
 		case now := <-t.C:
 			w.mu.Lock()
-			msgs := make([]jetstream.Msg, 0, len(w.held))
+			msgs := make([]*nats.Msg, 0, len(w.held))
 			for j := range w.held {
 				msgs = append(msgs, j.msg)
 			}
@@ -31,7 +30,7 @@ func (w *Worker) heartbeat() {
 			}
 			w.mu.Unlock()
 			for _, m := range msgs {
-				m.InProgress()
+				w.ackMsg(m, ackProgress)
 			}
 		}
 	}

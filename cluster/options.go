@@ -120,7 +120,8 @@ func WithResultTTL(d time.Duration) Option { return func(c *config) { c.resultTT
 // WithPrefetch (Worker only) lets a worker hold up to n tasks beyond its
 // pool's free slots: more throughput on short tasks, at the price of exact
 // pull (K6) — a prefetched task may wait behind a busy machine while another
-// has a free slot. Default 0 (exact pull).
+// has a free slot. Such a worker asks for tasks in batches of about n/2.
+// Default 0 (exact pull).
 func WithPrefetch(n int) Option { return func(c *config) { c.prefetch = n } }
 
 // WithWorkerName (Worker only) names the worker in results, Stats answers

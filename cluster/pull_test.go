@@ -310,3 +310,51 @@ func TestPullNeverExceedsWindow(t *testing.T) {
 		t.Fatalf("%d tasks redelivered (handed back beyond the window): %+v", st.Redelivered, st)
 	}
 }
+
+// K6: pull requests are few. Under a backlog, a worker with WithPrefetch(100)
+// asks for tasks in batches of at least half its prefetch, not one request
+// per acked task; exact pull also coalesces the acks that arrive while it
+// publishes a request. Counted on the consumer's MSG.NEXT API subject.
+func TestPullRequestsBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		opts     []cluster.Option
+		maxPulls int // for n tasks
+	}{
+		{"prefetch100", []cluster.Option{cluster.WithPrefetch(100)}, 2000 / 25},
+		{"exact", nil, 2000}, // never more than one per task
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			s := startServer(t, natsembed.Options{})
+			nc := connect(t, s)
+			r := cluster.NewRegistry()
+			echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
+			c := newClient(t, nc, cluster.WithEphemeralResults(), cluster.WithMemoryStorage())
+			pulls, err := nc.SubscribeSync("$JS.API.CONSUMER.MSG.NEXT.>")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pulls.SetPendingLimits(-1, -1)
+			nc.Flush()
+			const n = 2000
+			futs := make([]*threadpool.Future[int], n)
+			for i := range futs {
+				futs[i] = cluster.Submit(ctx, c, echo, i)
+			}
+			w := startWorker(t, connect(t, s), r, 0, 16, append(tc.opts, cluster.WithMemoryStorage())...)
+			for i, f := range futs {
+				if v, err := f.Wait(ctx); err != nil || v != i {
+					t.Fatalf("task %d: %v, %v", i, v, err)
+				}
+			}
+			w.Stop()
+			nc.Flush()
+			got, _, _ := pulls.Pending()
+			t.Logf("%d tasks, %d pull requests (mean batch %.1f)", n, got, float64(n)/float64(got))
+			if got > tc.maxPulls {
+				t.Fatalf("%d pull requests for %d tasks, want at most %d", got, n, tc.maxPulls)
+			}
+		})
+	}
+}

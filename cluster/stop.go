@@ -30,7 +30,18 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		<-w.stopDone
 		return w.pool.Shutdown(ctx)
 	}
-	w.pullWG.Wait() // pulls end at once; what they received meanwhile is handed back
+	w.pullWG.Wait() // the pull goroutine ends at once
+	if w.pullSub != nil {
+		// What arrives until the subscription ends is handed back; what the
+		// server sends later is dropped and comes back after AckWait.
+		w.pullSub.Unsubscribe()
+		t := time.NewTimer(5 * time.Second) // its callback returns at once: accept does not block
+		select {
+		case <-w.pullSubDone:
+		case <-t.C:
+		}
+		t.Stop()
+	}
 	var err error
 	if wasStarted {
 		if ctx == nil {
@@ -67,7 +78,7 @@ func (w *Worker) handBackAll() {
 	w.mu.Unlock()
 	for _, j := range back {
 		j.cancel()
-		j.msg.Nak()
+		w.ackMsg(j.msg, ackNak)
 	}
 }
 

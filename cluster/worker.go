@@ -19,10 +19,9 @@ import (
 // pulling exactly as many as the pool has room for (K6). Make one with
 // NewWorker, then Start it. It is safe for concurrent use.
 //
-// Its goroutines: the pool's own workers (the core's), at most one pull
-// goroutine per outstanding pull request, one heartbeat goroutine, and the
-// nats.go subscription and micro service callbacks it registers. Stop (or a
-// Shutdown that returns nil) ends them all.
+// Its goroutines: the pool's own workers (the core's), one pull goroutine,
+// one heartbeat goroutine, and the nats.go subscription and micro service
+// callbacks it registers. Stop (or a Shutdown that returns nil) ends them all.
 type Worker struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
@@ -35,22 +34,31 @@ type Worker struct {
 	tasks jetstream.Stream
 	cons  jetstream.Consumer
 
-	mu          sync.Mutex
-	state       int // stateNew, stateStarted, stateStopping
-	window      int // pool max + prefetch: how many tasks it may hold
-	held        map[*job]struct{}
-	byID        map[string]*job
-	outstanding int                  // messages asked for and not yet received
-	canceled    map[string]time.Time // cancel notices for tasks not held (yet)
-	pullCtx     context.Context      // ends the pull requests at a stop
-	pullStop    context.CancelFunc
-	hardStop    chan struct{} // closed when a Shutdown's ctx ended: give everything back
-	hbStop      chan struct{}
-	pullWG      sync.WaitGroup // pull goroutines
-	hbWG        sync.WaitGroup // heartbeat goroutine
-	stopDone    chan struct{}  // closed when the first stop has released its resources
-	svc         micro.Service
-	subs        []*nats.Subscription
+	mu            sync.Mutex
+	state         int // stateNew, stateStarted, stateStopping
+	window        int // pool max + prefetch: how many tasks it may hold
+	held          map[*job]struct{}
+	byID          map[string]*job
+	outstanding   int                  // messages the open pull requests still owe
+	pulls         map[string]pullReq   // open pull requests by reply token
+	pullSeq       uint64               // the last pull request's token
+	lastHeard     time.Time            // the last message on the pull subscription
+	pullNotBefore time.Time            // a backoff: no pull request before it
+	kick          chan struct{}        // wakes the pull goroutine
+	pullSubject   string               // the consumer's MSG.NEXT API subject
+	pullInbox     string               // pull requests reply to <pullInbox>.<token>
+	pullSub       *nats.Subscription   // their deliveries and status messages
+	pullSubDone   chan struct{}        // closed when pullSub's callbacks have ended
+	canceled      map[string]time.Time // cancel notices for tasks not held (yet)
+	pullCtx       context.Context      // ends the pull requests at a stop
+	pullStop      context.CancelFunc
+	hardStop      chan struct{} // closed when a Shutdown's ctx ended: give everything back
+	hbStop        chan struct{}
+	pullWG        sync.WaitGroup // the pull goroutine
+	hbWG          sync.WaitGroup // heartbeat goroutine
+	stopDone      chan struct{}  // closed when the first stop has released its resources
+	svc           micro.Service
+	subs          []*nats.Subscription
 }
 
 const (
@@ -61,7 +69,7 @@ const (
 
 // job is one delivered task, held until it is acked or handed back.
 type job struct {
-	msg      jetstream.Msg
+	msg      *nats.Msg // the delivery: its Reply is the ack subject
 	info     taskInfo
 	noResult bool
 	ctx      context.Context
@@ -99,7 +107,10 @@ func NewWorker(nc *nats.Conn, r *Registry, min, max int, opts ...Option) (*Worke
 	}
 	w := &Worker{nc: nc, js: js, reg: r, cfg: cfg, subj: subjects{cfg.prefix}, name: name, pool: pool,
 		held: map[*job]struct{}{}, byID: map[string]*job{}, canceled: map[string]time.Time{},
-		hardStop: make(chan struct{}), hbStop: make(chan struct{}), stopDone: make(chan struct{})}
+		pulls: map[string]pullReq{}, kick: make(chan struct{}, 1),
+		pullSubject: "$JS.API.CONSUMER.MSG.NEXT." + subjects{cfg.prefix}.tasksStream() + "." + consumerName,
+		pullInbox:   nc.NewInbox(),
+		hardStop:    make(chan struct{}), hbStop: make(chan struct{}), stopDone: make(chan struct{})}
 	if err := w.ensure(); err != nil {
 		return nil, err
 	}
@@ -141,6 +152,17 @@ func (w *Worker) Start() error {
 		return fmt.Errorf("cluster: %w", err)
 	}
 	w.subs = []*nats.Subscription{advSub, cancelSub}
+	pullSub, err := w.nc.Subscribe(w.pullInbox+".*", w.onPull)
+	if err != nil {
+		w.unsubscribe()
+		return fmt.Errorf("cluster: %w", err)
+	}
+	subDone := make(chan struct{})
+	pullSub.SetClosedHandler(func(string) { close(subDone) })
+	// Its callback holds no lock while it waits; the worker's window bounds
+	// what it receives, so no limit of the connection's is needed.
+	pullSub.SetPendingLimits(-1, -1)
+	w.subs = append(w.subs, pullSub)
 	if w.svc, err = w.addService(); err != nil {
 		w.unsubscribe()
 		return err
@@ -158,8 +180,11 @@ func (w *Worker) Start() error {
 	w.state = stateStarted
 	w.window = w.pool.Max() + w.cfg.prefetch
 	w.pullCtx, w.pullStop = context.WithCancel(context.Background())
+	w.pullSub, w.pullSubDone = pullSub, subDone
 	w.hbWG.Add(1)
 	go w.heartbeat()
+	w.pullWG.Add(1)
+	go w.puller()
 	w.topUpLocked()
 	return nil
 }
