@@ -539,3 +539,70 @@ func quicksort(ctx context.Context, p *threadpool.Pool, xs []int) error {
 	g.Go(func(ctx context.Context) error { return quicksort(ctx, p, xs[lo:]) })
 	return g.Wait()
 }
+
+func TestGroupFaults(t *testing.T) {
+	for _, how := range []string{"calls Goexit", "panics"} {
+		t.Run("an observer that "+how+" on every other task: each task observed once, counted once, a deep walk still finishes", func(t *testing.T) {
+			var calls atomic.Int64
+			var mu sync.Mutex
+			outcomes := map[threadpool.Outcome]uint64{}
+			_, log := newRecorder()
+			p := newPool(t, 0, 1, threadpool.WithLogger(log), threadpool.WithObserver(func(e threadpool.TaskEnd) {
+				mu.Lock()
+				outcomes[e.Outcome]++
+				mu.Unlock()
+				if calls.Add(1)%2 == 0 {
+					if how == "panics" {
+						panic("observer")
+					}
+					runtime.Goexit()
+				}
+			}))
+			mustStart(t, p)
+			const depth = 6
+			const nodes = 1<<(depth+1) - 1
+			seen := make([]atomic.Int32, nodes)
+			g, _ := threadpool.NewGroup(context.Background(), p)
+			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth) })
+			if err := waitGroup(t, g); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			s := stopAndCheck(t, p)
+			if s.Completed != nodes || calls.Load() != nodes || outcomes[threadpool.Completed] != nodes {
+				t.Errorf("Stats %+v, %d observer calls %v, want %d of each", s, calls.Load(), outcomes, nodes)
+			}
+		})
+	}
+
+	t.Run("helped tasks failing every way at every depth fail alone and are counted once", func(t *testing.T) {
+		p := newPool(t, 0, 2)
+		mustStart(t, p)
+		var fail func(ctx context.Context, depth int) error
+		fail = func(ctx context.Context, depth int) error {
+			if depth == 0 {
+				return nil
+			}
+			g, ctx := threadpool.NewGroup(ctx, p)
+			g.Go(func(ctx context.Context) error { return fail(ctx, depth-1) })
+			g.Go(func(context.Context) error { runtime.Goexit(); return nil })
+			g.Go(func(context.Context) error { panic(nil) })
+			g.Go(func(context.Context) error { return errors.New("plain") })
+			err := g.Wait()
+			if err == nil {
+				return errors.New("a failing group returned nil")
+			}
+			return nil // the failure stops here: the parent goes on
+		}
+		g, _ := threadpool.NewGroup(context.Background(), p)
+		for range 4 {
+			g.Go(func(ctx context.Context) error { return fail(ctx, 5) })
+		}
+		if err := waitGroup(t, g); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		s := stopAndCheck(t, p)
+		if s.Submitted != s.Completed+s.Failed+s.Canceled || s.Submitted == 0 {
+			t.Errorf("Stats: %+v", s)
+		}
+	})
+}
