@@ -24,7 +24,8 @@
 // Work comes in three forms: [Pool.CallInThread] (fire and forget),
 // [Pool.CallInThreadWithCallback] (the outcome goes to a function run on the
 // worker right after the task) and [Submit] (a typed [Future], the task gets
-// a [context.Context]).
+// a [context.Context]); and tasks waited for together come in groups
+// ([NewGroup], see Task groups).
 //
 // Internally, all bookkeeping lives in one coordinator guarded by one mutex
 // (Twisted's Team design); workers are executors behind a small seam, which
@@ -59,6 +60,64 @@
 // Workers are named PoolThread-<name>-<n>; a pool without a name uses a
 // number unique in the process instead, and n never repeats within a pool.
 //
+// # Task groups
+//
+// [NewGroup] makes a [Group]: golang.org/x/sync/errgroup's Group whose tasks
+// run on a pool's workers instead of goroutines of their own. [Group.Go]
+// submits a task, which receives the group's context; [Group.Wait] waits
+// for all of them and returns the first error; the context is canceled at
+// the first error and when Wait returns. [NewResultGroup] is the same with
+// typed values, returned in the order of the Go calls (Twisted's
+// gatherResults). Any number of groups share one pool: its max bounds all
+// their tasks together, it can be resized while they run, and its Stats and
+// observer see every task. Porting an errgroup program changes three lines
+// (see the example of NewGroup).
+//
+// [Group.SetLimit] caps how many of one group's tasks are in the pool at
+// once, running or in the pool's backlog: a per-request or per-tenant share
+// under the pool-wide max. The others wait in the group, in the order of
+// their Go calls, and each task's end sends the next one to the back of the
+// pool's backlog, so groups share the pool's FIFO. Go never blocks because
+// of the limit (errgroup's Go does); the limit can be changed at any time.
+//
+// A task's error, panic (*[PanicError]) or runtime.Goexit ([ErrGoexit]) is
+// the group's error, not a crash; so is the pool's refusal of a task
+// ([ErrStopped], [ErrQueueFull]) and a nil function. Once the group's
+// context is canceled, its tasks that have not started never run: those
+// waiting in the group or in the pool's backlog are dropped at once (at the
+// group's first failure, or when the parent context ends), and one already
+// handed to a worker is found canceled as it starts. Each counts as
+// Canceled and, if the group had no error yet, its error (wrapping
+// [ErrCanceled] and the context's) becomes the group's. Go after Wait has
+// returned runs nothing: [ErrGroupDone] becomes the group's error, and a
+// later Wait returns it.
+//
+// Nested waits cannot deadlock. A task may make a group on its own pool and
+// wait for it, at any depth, even with every worker doing the same: Wait
+// called from one of the pool's tasks runs its group's tasks that wait in
+// the pool's backlog itself, one at a time, in its worker's place, instead
+// of holding the worker idle (the helping join of Java's ForkJoinPool).
+// The waiting task's goroutine blocks meanwhile, and the helped task runs
+// on a helper goroutine, so that a helped task that calls runtime.Goexit
+// ends only the helper, never the task that waits; the pool's max still
+// bounds the tasks running at once. Wait called outside the pool just
+// blocks. (A task that waits for work on its own full pool in any other
+// way, a Future's Wait or a channel, can still deadlock it.)
+//
+// Group tasks are counted as any task: in Submitted when Go accepts them,
+// then in Completed, Failed or Canceled, or in Rejected when the pool
+// refuses them (a Go after Wait is not counted: the pool never sees it). A
+// task waiting in its group counts as Queued (and in [Pool.QueueSize]).
+// While a task waits in Wait and a helped task runs in its worker's place,
+// the helped task counts as Working and the waiting one as Queued, until
+// the helped task ends: Submitted == Completed + Failed + Canceled +
+// Queued + Working holds in every snapshot.
+//
+// On a pool made by threadpooltest.New, Wait runs the memory workers'
+// pending tasks itself, oldest first, until the group is done, since no
+// goroutine would run them; a test that checks each step runs them with
+// RunOne before it calls Wait.
+//
 // # Stopping
 //
 // [Pool.Stop] refuses new work with [ErrStopped] at once, lets running
@@ -90,17 +149,19 @@
 //
 // # Faults in user code
 //
-// User code runs in six places: the task; its callback (onResult, also
-// when it reports a cancellation); the pool logger's handler, when the pool
-// logs a failure; a [Submit] context's methods; the stop function of a
-// context's AfterFunc, which the pool calls when a watched task leaves the
-// backlog; and the task observer ([WithObserver]). Whichever way that code ends, the pool reports the failure once,
+// User code runs in six places: the task (a group's task included); its
+// callback (onResult, also when it reports a cancellation); the pool
+// logger's handler, when the pool logs a failure; a [Submit] context's
+// methods; the stop function of a context's AfterFunc, which the pool calls
+// when a watched task leaves the backlog; and the task observer
+// ([WithObserver]). Whichever way that code ends, the pool reports the failure once,
 // to the task's receiver or else to the log, counts the task once, loses
 // no task and no capacity, and Stop and Shutdown still return:
 //
 //	where            returns     returns err   panics (any value, nil too)   runtime.Goexit (*)
 //	task, no result  Completed   -             Failed, logged                Failed, logged
 //	task with result Completed   Failed, err   Failed, *PanicError           Failed, ErrGoexit
+//	group task       Completed   Failed, err   Failed, *PanicError           Failed, ErrGoexit
 //	onResult         -           -             task Failed, logged           task Failed
 //	logger handler   -           ignored       record dropped                task counted as it ended
 //	ctx.Err (start)  -           Canceled      Failed, *PanicError           Failed, ErrGoexit
@@ -113,10 +174,18 @@
 // Goexit. panic(nil) is a *[PanicError] whose Value is a
 // *runtime.PanicNilError, also under GODEBUG=panicnil=1.
 //
+// A group task's failure goes to its group: the first one is what Wait
+// returns. A group's parent context is user code too, but the pool never
+// calls it: [NewGroup] derives the group's context from it and watches it
+// with context.AfterFunc, on the caller's goroutine and the context
+// package's, as any code deriving a context does.
+//
 // A worker's goroutine that user code ends, in the task or anywhere after
 // it, is replaced at once by a new goroutine (the worker gets a new number
 // and name), which carries on with whatever the old one had in hand: the
-// task's accounting, the next backlogged task. A task run on the
+// task's accounting, the next backlogged task. A group's task that a Wait
+// helps runs on a helper goroutine: a Goexit there ends the helper, which
+// the Wait replaces, and the waiting task goes on. A task run on the
 // submitting goroutine ([RunInCaller]) that calls Goexit ends that
 // goroutine, as Goexit does, and is still counted. A panic of a task with
 // no receiver, or of an AfterFunc stop, is logged; if the logger itself
@@ -136,7 +205,8 @@
 // the task, and when the task's callback or Future has returned; for a
 // task dropped from the backlog, once per dropping step after the lock is
 // released. The observer is called after the task is counted, without the
-// lock, on the worker that ran the task or the goroutine that canceled it.
+// lock, on the worker that ran the task (for a task a group's Wait helped,
+// its helper goroutine) or the goroutine that canceled it.
 // Without an observer none of this happens: no clock is read and nothing
 // is allocated. Modules github.com/twisted-go/threadpool/prom and
 // github.com/twisted-go/threadpool/otel export Stats and these timings to

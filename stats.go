@@ -17,7 +17,7 @@ type Stats struct {
 	Workers int // live workers: Working + Waiters
 	Working int // workers running a task (and its callback)
 	Waiters int // idle workers
-	Queued  int // tasks accepted and not yet handed to a worker
+	Queued  int // tasks accepted and not yet handed to a worker (group tasks waiting in their group, and tasks waiting in a helping Wait, included)
 
 	PeakWorkers   int // the most workers alive at once, ever
 	PendingShrink int // StopAWorker requests waiting for a busy worker to finish
@@ -53,7 +53,7 @@ func (p *Pool) Working() int { return p.t.Snapshot().Working }
 func (p *Pool) Waiters() int { return p.t.Snapshot().Waiters }
 
 // QueueSize returns the number of tasks accepted and not yet handed to a
-// worker (Twisted's q.qsize()).
+// worker (Twisted's q.qsize()), as Stats.Queued counts them.
 func (p *Pool) QueueSize() int { return p.t.Snapshot().Queued }
 
 // ThreadInfo describes one live worker.
