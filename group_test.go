@@ -197,6 +197,10 @@ func TestGroupLimit(t *testing.T) {
 		for range 8 {
 			rest = append(rest, recv(t, started, "task"))
 		}
+		slices.Sort(rest)
+		if !slices.Equal(rest, []int{2, 3, 4, 5, 6, 7, 8, 9}) {
+			t.Errorf("then started %v, want 2..9", rest)
+		}
 		if !slices.Equal(first, []int{0, 1}) {
 			t.Errorf("first started %v, want [0 1]", first)
 		}
@@ -386,7 +390,7 @@ func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, de
 	if depth == 0 {
 		return nil
 	}
-	g, ctx := threadpool.NewGroup(ctx, p)
+	g, _ := threadpool.NewGroup(ctx, p)
 	for _, child := range []int{2*node + 1, 2*node + 2} {
 		g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, child, depth-1) })
 	}
@@ -534,7 +538,7 @@ func quicksort(ctx context.Context, p *threadpool.Pool, xs []int) error {
 			hi--
 		}
 	}
-	g, ctx := threadpool.NewGroup(ctx, p)
+	g, _ := threadpool.NewGroup(ctx, p)
 	g.Go(func(ctx context.Context) error { return quicksort(ctx, p, xs[:hi+1]) })
 	g.Go(func(ctx context.Context) error { return quicksort(ctx, p, xs[lo:]) })
 	return g.Wait()
@@ -582,7 +586,7 @@ func TestGroupFaults(t *testing.T) {
 			if depth == 0 {
 				return nil
 			}
-			g, ctx := threadpool.NewGroup(ctx, p)
+			g, _ := threadpool.NewGroup(ctx, p)
 			g.Go(func(ctx context.Context) error { return fail(ctx, depth-1) })
 			g.Go(func(context.Context) error { runtime.Goexit(); return nil })
 			g.Go(func(context.Context) error { panic(nil) })
