@@ -184,6 +184,10 @@ func (c *Client) onAdvisory(m *nats.Msg) {
 	}
 }
 
+// testHookClosing, when set (by tests), runs in Close once the pending
+// Futures have failed, before the results stop arriving.
+var testHookClosing func(*Client)
+
 // Close fails every pending Future with an error wrapping ErrClosed (their
 // tasks may still run; their results are then dropped), stops receiving
 // results, waits for its goroutines and removes its results consumer (best
@@ -204,6 +208,9 @@ func (c *Client) Close() error {
 			p.stop()
 		}
 		p.resolve(nil, fmt.Errorf("%w: task %s not resolved (it may still run)", ErrClosed, p.handler))
+	}
+	if testHookClosing != nil {
+		testHookClosing(c)
 	}
 	c.advSub.Unsubscribe()
 	if c.replySub != nil {
