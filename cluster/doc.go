@@ -171,13 +171,33 @@
 // # Security
 //
 // Authentication, TLS and permissions are the *nats.Conn's and the server's
-// (K15). A least-privilege layout for prefix p: clients publish p.task.> and
-// p.cancel and $JS.API.STREAM.INFO/MSG.DELETE on the two streams,
-// $JS.API.CONSUMER.* on their own results consumer, and subscribe to their
-// p.result.<id> deliveries, p.reply.<id>, _INBOX.> and the MAX_DELIVERIES
-// advisory; workers pull from the "workers" consumer ($JS.API.CONSUMER.MSG.NEXT
-// and $JS.ACK.<P>_TASKS.>), publish p.result.> and p.reply.>, subscribe to
-// p.cancel, p.stats and the advisory. Nothing executable crosses the wire.
+// (K15). A least-privilege layout for prefix p (P as in the stream names;
+// TestLeastPrivilege runs a client and a worker under exactly these allow
+// lists). The streams and the workers' consumer are created once by a party
+// allowed $JS.API.STREAM.CREATE.<P>_TASKS and _RESULTS and
+// $JS.API.CONSUMER.CREATE.<P>_TASKS.workers (a deployment step, or one
+// NewClient with those rights); after that:
+//
+//   - clients publish p.task.>, p.cancel, p.stats,
+//     $JS.API.STREAM.INFO.<P>_TASKS and .<P>_RESULTS,
+//     $JS.API.STREAM.MSG.DELETE.<P>_TASKS, $JS.API.CONSUMER.INFO.<P>_TASKS.workers,
+//     $JS.API.CONSUMER.CREATE.<P>_RESULTS.*.p.result.*,
+//     $JS.API.CONSUMER.INFO, .DELETE and .MSG.NEXT .<P>_RESULTS.*, and
+//     $JS.ACK.<P>_RESULTS.>; they subscribe to _INBOX.> (replies, and the
+//     deliveries of their results consumer), p.reply.* (ephemeral results)
+//     and $JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.<P>_TASKS.workers;
+//   - workers publish p.result.>, p.reply.>, $JS.API.STREAM.INFO.<P>_TASKS
+//     and .<P>_RESULTS, $JS.API.STREAM.MSG.GET and .MSG.DELETE .<P>_TASKS,
+//     $JS.API.CONSUMER.INFO and .MSG.NEXT .<P>_TASKS.workers and
+//     $JS.ACK.<P>_TASKS.workers.>, and answer requests (allow_responses, for
+//     the stats endpoint); they subscribe to _INBOX.> (replies, and the
+//     deliveries of their pull requests), p.cancel, p.stats, $SRV.> (the micro
+//     service's PING, INFO and STATS) and the MAX_DELIVERIES advisory.
+//
+// A client's id is random (chosen by NewClient), so the client rules name it
+// with a wildcard: they separate clients from workers, not one client from
+// another; separate tenants use separate prefixes. Nothing executable
+// crosses the wire.
 //
 // natsembed (package cluster/natsembed) is the embedded default: an
 // in-process JetStream server that listens on nothing unless asked (K14);
