@@ -25,14 +25,17 @@ func sharedPool() *threadpool.Pool {
 // context as an argument. Its limit becomes a share of the pool, whose max
 // bounds every group at once and can be resized while they run.
 //
-//	-	"golang.org/x/sync/errgroup"
-//	+	"github.com/twisted-go/threadpool"
+//   - "golang.org/x/sync/errgroup"
 //
-//	-	g, ctx := errgroup.WithContext(ctx)
-//	+	g, ctx := threadpool.NewGroup(ctx, pool)
+//   - "github.com/twisted-go/threadpool"
 //
-//	-		g.Go(func() error {
-//	+		g.Go(func(ctx context.Context) error {
+//   - g, ctx := errgroup.WithContext(ctx)
+//
+//   - g, ctx := threadpool.NewGroup(ctx, pool)
+//
+//   - g.Go(func() error {
+//
+//   - g.Go(func(ctx context.Context) error {
 func ExampleNewGroup() {
 	pool := sharedPool()
 	defer pool.Stop()

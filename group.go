@@ -2,7 +2,9 @@ package threadpool
 
 import (
 	"context"
+	"fmt"
 	"sync"
+	"time"
 
 	"github.com/twisted-go/threadpool/internal/team"
 )
@@ -126,7 +128,8 @@ func (c *groupCore) init(ctx context.Context, p *Pool) {
 	if ctx == nil {
 		panic("threadpool: NewGroup: nil context")
 	}
-	c.tg = p.t.NewGroup()
+	owner, _ := ctx.Value(team.MemberKey{}).(*team.Member) // made by a group's task?
+	c.tg = p.t.NewGroup(owner)
 	c.ctx, c.cancel = context.WithCancelCause(ctx)
 	if !p.t.Synchronous() && ctx.Done() != nil {
 		// When the parent ends, the tasks waiting in the group or the
@@ -207,15 +210,16 @@ func (gt *groupTask[T]) call() (v T, out team.Outcome, err error) {
 			v, out, err = *new(T), team.Failed, panicError(recover())
 		}
 	}()
-	ctx := gt.c.ctx
-	if ctx.Err() != nil {
+	if gt.c.ctx.Err() != nil {
 		normal = true
-		return v, team.Canceled, team.CanceledError(ctx)
+		return v, team.Canceled, team.CanceledError(gt.c.ctx)
 	}
+	// The task's context is the group's, seen through gt: a group that
+	// the task makes from it knows which task made it (taskContext).
 	if gt.e != nil {
-		err = gt.e(ctx)
+		err = gt.e(taskContext[T]{gt})
 	} else {
-		v, err = gt.f(ctx)
+		v, err = gt.f(taskContext[T]{gt})
 	}
 	normal = true
 	if err != nil {
@@ -225,6 +229,25 @@ func (gt *groupTask[T]) call() (v T, out team.Outcome, err error) {
 }
 
 func (gt *groupTask[T]) Cancel(err error) { gt.finish(*new(T), err) }
+
+// taskContext is the context a group's task receives: the group's, which
+// also gives the task's team.Member under team.MemberKey, so that a group
+// made from it on the same pool can help from the task's working slot
+// without looking up the calling goroutine (team.Group.Wait). It is one
+// pointer: passing it as a context.Context does not allocate.
+type taskContext[T any] struct{ gt *groupTask[T] }
+
+func (c taskContext[T]) Deadline() (time.Time, bool) { return c.gt.c.ctx.Deadline() }
+func (c taskContext[T]) Done() <-chan struct{}       { return c.gt.c.ctx.Done() }
+func (c taskContext[T]) Err() error                  { return c.gt.c.ctx.Err() }
+func (c taskContext[T]) Value(key any) any {
+	if _, ok := key.(team.MemberKey); ok {
+		return &c.gt.Member
+	}
+	return c.gt.c.ctx.Value(key)
+}
+
+func (c taskContext[T]) String() string { return fmt.Sprint(c.gt.c.ctx) + ".WithGroupTask" }
 
 func (gt *groupTask[T]) Context() context.Context { return gt.c.ctx }
 

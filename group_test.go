@@ -397,7 +397,53 @@ func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, de
 	return g.Wait()
 }
 
+// walkCaptured is walk with errgroup's habit: the children use the
+// context NewGroup returned, captured, not the one their task receives.
+func walkCaptured(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int) error {
+	if seen[node].Add(1) != 1 {
+		return fmt.Errorf("node %d ran twice", node)
+	}
+	if depth == 0 {
+		return nil
+	}
+	g, ctx := threadpool.NewGroup(ctx, p)
+	for _, child := range []int{2*node + 1, 2*node + 2} {
+		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, child, depth-1) })
+	}
+	return g.Wait()
+}
+
 func TestGroupNestedWaits(t *testing.T) {
+	t.Run("a walk whose tasks use the context NewGroup returned, not their own, finishes at max 1", func(t *testing.T) {
+		p := newPool(t, 0, 1)
+		mustStart(t, p)
+		const depth = 7
+		seen := make([]atomic.Int32, 1<<(depth+1)-1)
+		g, ctx := threadpool.NewGroup(context.Background(), p)
+		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, 0, depth) })
+		if err := waitGroup(t, g); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		if s := checkStats(t, p); s.Completed != uint64(len(seen)) {
+			t.Errorf("Stats: %+v, want %d completed", s, len(seen))
+		}
+	})
+
+	t.Run("a group made by a Submit task and waited there finishes at max 1", func(t *testing.T) {
+		p := newPool(t, 0, 1)
+		mustStart(t, p)
+		const depth = 7
+		seen := make([]atomic.Int32, 1<<(depth+1)-1)
+		fut := threadpool.Submit(context.Background(), p, func(ctx context.Context) (struct{}, error) {
+			return struct{}{}, walk(ctx, p, seen, 0, depth)
+		})
+		ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+		defer cancel()
+		if _, err := fut.Wait(ctx); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+	})
+
 	const depth = 10
 	const nodes = 1<<(depth+1) - 1
 	for _, max := range []int{1, 2, 8} {

@@ -1,6 +1,9 @@
 package team
 
-import "errors"
+import (
+	"errors"
+	"sync/atomic"
+)
 
 // Task groups (the root package's Group and ResultGroup).
 //
@@ -41,8 +44,13 @@ var ErrGroupDone = errors.New("threadpool: Go called after the group's Wait retu
 // Member is embedded in the Job of a group's task: it ties the task to its
 // group. Group.Submit sets it.
 type Member struct {
-	g *Group
+	g    *Group               // set by Group.Submit, read-only after
+	slot atomic.Pointer[slot] // while the task runs, its goroutine's working slot
 }
+
+// MemberKey is the context key under which the context a group's task
+// receives gives the task's *Member (see Team.NewGroup).
+type MemberKey struct{}
 
 func (m *Member) member() *Member { return m }
 
@@ -64,6 +72,7 @@ func groupOf(task Task) *Group {
 // team's mutex.
 type Group struct {
 	t        *Team
+	owner    *Member  // the task that made the group, if a task of a group of t; read-only
 	limit    int      // < 0: none
 	active   int      // tasks accepted, not parked, not ended
 	parked   fifo     // tasks waiting for the limit, oldest first
@@ -74,8 +83,16 @@ type Group struct {
 	change   chan struct{}
 }
 
-// NewGroup returns a group of tasks run by t, without a limit.
-func (t *Team) NewGroup() *Group { return &Group{t: t, limit: -1} }
+// NewGroup returns a group of tasks run by t, without a limit. owner, if
+// not nil, is the Member of the group task that makes it (found in the
+// context it was given): while that task runs, Wait finds the slot it runs
+// in there, without asking which goroutine calls it.
+func (t *Team) NewGroup(owner *Member) *Group {
+	if owner != nil && owner.g.t != t {
+		owner = nil
+	}
+	return &Group{t: t, limit: -1, owner: owner}
+}
 
 // left is the number of the group's tasks not yet ended.
 func (g *Group) left() int { return g.active + g.parked.len() }
@@ -295,13 +312,8 @@ func (t *Team) takeLocked(seq uint64) (Task, bool) {
 // pending tasks (Config.Step) rather than block, as no goroutine would.
 func (g *Group) Wait() {
 	t := g.t
-	var h *helper
-	defer func() {
-		if h != nil {
-			h.stop()
-		}
-	}()
-	checked, helping := false, false
+	var s *slot // the caller's working slot, if it holds one
+	checked := false
 	for {
 		t.lock()
 		if g.left() == 0 {
@@ -312,18 +324,31 @@ func (g *Group) Wait() {
 		if !checked {
 			checked = true
 			t.mu.Unlock()
-			helping = t.holdsSlot(goid())
+			// The slot of the task that made g, if it still runs and is
+			// not waiting already (then the caller cannot be it), saves
+			// looking up the calling goroutine.
+			if g.owner != nil {
+				if os := g.owner.slot.Load(); os != nil && os.inWait.CompareAndSwap(false, true) {
+					s = os
+					defer os.inWait.Store(false)
+				}
+			}
+			if s == nil {
+				s = t.slotOf(goid())
+			}
 			continue
 		}
-		if helping {
+		if s != nil && s.claimed.CompareAndSwap(false, true) {
 			if task, ok := g.stealLocked(); ok {
 				t.mu.Unlock()
-				if h == nil || h.dead {
-					h = t.newHelper()
+				if s.helper == nil || s.helper.dead {
+					s.helper = t.newHelper()
 				}
-				h.run(task)
+				s.helper.run(task)
+				s.claimed.Store(false)
 				continue
 			}
+			s.claimed.Store(false)
 		}
 		if t.cfg.Step != nil {
 			t.mu.Unlock()
@@ -337,7 +362,7 @@ func (g *Group) Wait() {
 			}
 		}
 		var ch chan struct{}
-		if helping || t.cfg.Step != nil {
+		if s != nil || t.cfg.Step != nil {
 			if g.change == nil {
 				g.change = make(chan struct{})
 			}

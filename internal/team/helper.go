@@ -38,7 +38,7 @@ func (h *helper) stop() {
 func (h *helper) loop() {
 	t := h.t
 	id := goid()
-	t.addSlot(id)
+	s := t.addSlot(id)
 	var st *held // the task in hand, until the waiter is told it is done
 	returned := false
 	defer func() {
@@ -55,6 +55,7 @@ func (h *helper) loop() {
 		close(h.exited)
 	}()
 	for st = range h.in {
+		st.slot = s
 		t.run(st)
 		t.finishHelped(st, false)
 		st = nil
@@ -71,9 +72,10 @@ func (t *Team) finishHelped(st *held, goexited bool) {
 	t.lock()
 	t.countLocked(st.out)
 	t.suspended--
-	if g := st.grp; g != nil {
-		st.grp = nil
-		t.endLocked(g, false)
+	if m := st.mem; m != nil {
+		st.mem = nil
+		m.slot.Store(nil)
+		t.endLocked(m.g, false)
 	}
 	st.stage = stageIdle
 	t.unlock()

@@ -107,7 +107,7 @@ func (m *Memory) RunOne() bool {
 	// While the task runs, the calling goroutine holds its worker's slot:
 	// a group's Wait there helps (group.go).
 	id := goid()
-	e.t.addSlot(id)
+	st.slot = e.t.addSlot(id)
 	defer func() {
 		e.t.dropSlot(id)
 		if ended && st.stage != stageIdle {

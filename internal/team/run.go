@@ -33,7 +33,8 @@ type held struct {
 	fault *Fault      // a fire-and-forget task's failure, not yet reported
 	dead  bool        // the worker is to be replaced, not continued (memory workers)
 	obs   observation // the task's timing, while its observer call is pending (observe.go)
-	grp   *Group      // the group of the task in hand, until it is counted out of it
+	mem   *Member     // the group membership of the task in hand, until it is counted out of its group
+	slot  *slot       // the working slot of the goroutine running the tasks (nil in the caller)
 }
 
 // Fault is a failure of user code that nobody else receives: a
@@ -64,7 +65,8 @@ func (t *Team) run(st *held) {
 	f, isFunc := task.fn()
 	if !isFunc {
 		if m, ok := task.job.(grouped); ok {
-			st.grp = m.member().g
+			st.mem = m.member()
+			st.mem.slot.Store(st.slot) // a group it makes knows where its Wait runs
 		}
 		st.out = task.job.Run()
 		return
@@ -98,9 +100,10 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	t.ended(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
-	if g := st.grp; g != nil {
-		st.grp = nil
-		t.endLocked(g, true) // its next task, if any, goes to w through the backlog
+	if m := st.mem; m != nil {
+		st.mem = nil
+		m.slot.Store(nil)
+		t.endLocked(m.g, true) // its next task, if any, goes to w through the backlog
 	}
 	st.stage = stageIdle
 	if t.direct && !st.dead && t.continueLocked() {
@@ -207,9 +210,10 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.counts.Submitted++
 	t.counts.CallerRan++
 	t.countLocked(st.out)
-	if g := st.grp; g != nil {
-		st.grp = nil
-		t.endLocked(g, false)
+	if m := st.mem; m != nil {
+		st.mem = nil
+		m.slot.Store(nil)
+		t.endLocked(m.g, false)
 	}
 	st.stage = stageIdle
 	t.unlock()

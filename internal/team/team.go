@@ -166,7 +166,7 @@ type Team struct {
 	// slots are the goroutines among them that hold a working slot: a
 	// worker, a helper of a group's Wait, a memory worker's step. A group's
 	// Wait called on one of them helps instead of blocking (group.go).
-	slots map[uint64]int // guarded by gmu
+	slots map[uint64]*slot // guarded by gmu
 }
 
 // note is a task to report as never run, with the error to report: its

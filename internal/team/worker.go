@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -102,7 +103,7 @@ func (e *goroutine) loop(c *crew, st held) {
 	// cache line per task that a busy pool seldom has at hand.
 	t, w, ch := e.t, e.w, e.ch
 	id := goid()
-	t.addSlot(id)
+	st.slot = t.addSlot(id)
 	returned := false
 	defer func() {
 		t.dropSlot(id)
@@ -187,7 +188,7 @@ func (t *Team) addGoroutine(id uint64) {
 	t.gmu.Lock()
 	if t.goroutines == nil {
 		t.goroutines = make(map[uint64]int)
-		t.slots = make(map[uint64]int)
+		t.slots = make(map[uint64]*slot)
 	}
 	t.goroutines[id]++
 	t.gmu.Unlock()
@@ -202,37 +203,59 @@ func (t *Team) dropGoroutine(id uint64) {
 	t.gmu.Unlock()
 }
 
+// slot is the record of a goroutine that holds a working slot of the team:
+// a worker's, a group Wait's helper, a memory worker's step. Only that
+// goroutine reads or writes its fields, but for n (guarded by gmu).
+type slot struct {
+	n       int         // guarded by gmu; registrations (a memory step may nest)
+	inWait  atomic.Bool // a group's Wait found this slot through its task's context and runs in it
+	claimed atomic.Bool // a Wait is using helper
+	helper  *helper     // the helper of the group Waits called there, kept for the next; used only while claimed
+}
+
 // addSlot records that goroutine id runs the team's tasks in a working
 // slot of its own (addGoroutine, and a group's Wait there helps).
-func (t *Team) addSlot(id uint64) {
+func (t *Team) addSlot(id uint64) *slot {
 	t.gmu.Lock()
 	if t.goroutines == nil {
 		t.goroutines = make(map[uint64]int)
-		t.slots = make(map[uint64]int)
+		t.slots = make(map[uint64]*slot)
 	}
 	t.goroutines[id]++
-	t.slots[id]++
+	s := t.slots[id]
+	if s == nil {
+		s = &slot{}
+		t.slots[id] = s
+	}
+	s.n++
 	t.gmu.Unlock()
+	return s
 }
 
-// dropSlot undoes one addSlot for id.
+// dropSlot undoes one addSlot for id. The last one ends the slot's helper,
+// if it has one, and waits for it: it is idle (its waiter has returned).
 func (t *Team) dropSlot(id uint64) {
 	t.gmu.Lock()
 	if t.goroutines[id]--; t.goroutines[id] <= 0 {
 		delete(t.goroutines, id)
 	}
-	if t.slots[id]--; t.slots[id] <= 0 {
+	s := t.slots[id]
+	if s.n--; s.n > 0 {
+		s = nil
+	} else {
 		delete(t.slots, id)
 	}
 	t.gmu.Unlock()
+	if s != nil && s.helper != nil {
+		s.helper.stop()
+	}
 }
 
-// holdsSlot reports whether goroutine id holds a working slot of the team.
-func (t *Team) holdsSlot(id uint64) bool {
+// slotOf returns the slot that goroutine id holds, or nil.
+func (t *Team) slotOf(id uint64) *slot {
 	t.gmu.Lock()
 	defer t.gmu.Unlock()
-	_, ok := t.slots[id]
-	return ok
+	return t.slots[id]
 }
 
 // isWorkerGoroutine reports whether goroutine id is running the team's
