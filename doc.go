@@ -13,7 +13,8 @@
 // floor that Start and [Pool.AdjustPoolSize] grow the pool to; it is never a
 // limit. The maximum bounds the tasks running at once, without exception
 // but one: after max is lowered, tasks already running finish, and no new
-// task starts until fewer than max run.
+// task starts until fewer than max run. (And a corner of task groups'
+// nested waits, see Task groups.)
 //
 // The bookkeeping is synchronous: when [Pool.CallInThread] returns, the
 // counts ([Pool.Stats], [Pool.Workers], [Pool.QueueSize]) include the task;
@@ -45,7 +46,11 @@
 // is watched with [context.AfterFunc] (for the standard library's contexts
 // that costs no goroutine until the context ends; for other Context
 // implementations, the context package runs one goroutine per watched task
-// while it waits).
+// while it waits). And a worker whose task waits for a task group and runs
+// the group's tasks in its place (see Task groups) runs them on a helper
+// goroutine, which it keeps, parked, for its next such wait until the
+// worker exits; a helped task that waits in turn has its own helper, so
+// nested waits keep one helper per level.
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.
 //
@@ -103,6 +108,16 @@
 // bounds the tasks running at once. Wait called outside the pool just
 // blocks. (A task that waits for work on its own full pool in any other
 // way, a Future's Wait or a channel, can still deadlock it.)
+//
+// Wait knows it runs in a task cheaply when the group was made from the
+// context the task received (NewGroup(ctx, pool) with the ctx of Go's
+// function, as in a port of errgroup code); from any other context it asks
+// the runtime which goroutine calls it, which costs a few microseconds per
+// Wait. One corner follows from the first way: if a goroutine that a task
+// started makes a group from the task's context and waits for it while the
+// task itself goes on running, not waiting, the helped tasks run in the
+// task's place beside it, and the pool runs one task over its max until
+// the wait ends.
 //
 // Group tasks are counted as any task: in Submitted when Go accepts them,
 // then in Completed, Failed or Canceled, or in Rejected when the pool
