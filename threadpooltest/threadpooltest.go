@@ -18,6 +18,13 @@
 // worker (the step is finished, and the worker replaced, before that
 // goroutine has ended). WithIdleTimeout works (its timers are real; use
 // testing/synctest to step them).
+//
+// A task group's Wait (threadpool.NewGroup) does not block while tasks are
+// pending: it runs them itself, oldest first, as RunOne would, until its
+// group is done, since no goroutine would run them. To check each step, run
+// them with RunOne before calling Wait. Group tasks that wait in the
+// backlog when the group's parent context ends are found canceled as they
+// start, not dropped at once.
 package threadpooltest
 
 import (
