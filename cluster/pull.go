@@ -186,7 +186,9 @@ func (w *Worker) onPull(m *nats.Msg) {
 	} else if known || code == "409" {
 		w.resetPullsLocked() // leadership change, consumer deleted, ...: what was owed is unknown
 	}
-	if code != "408" { // not the request's own expiry: pause before the next
+	// Anything but a request's own expiry pauses before the next request, as
+	// does an expiry long before its time, so a failing pull never spins.
+	if code != "408" || (known && time.Since(r.at) < w.cfg.pullExpiry/2) {
 		w.pullNotBefore = time.Now().Add(pullBackoff)
 	}
 	w.topUpLocked()

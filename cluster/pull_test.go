@@ -2,6 +2,8 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -357,4 +359,45 @@ func TestPullRequestsBatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// K6, K12: an idle worker whose server restarts (its waiting pull request
+// ends with a 409, Server Shutdown) pulls again once reconnected: a task
+// stored after the restart runs at once.
+func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
+	ctx := testCtx(t)
+	dir := t.TempDir()
+	s1, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := s1.ClientURL()
+	wnc := connect(t, s1, reconnecting()...)
+	r := cluster.NewRegistry()
+	inc := cluster.Register(r, "inc", func(ctx context.Context, n int) (int, error) { return n + 1, nil })
+	c0 := newClient(t, wnc) // the streams
+	w := startWorker(t, wnc, r, 0, 2)
+	js, _ := jetstream.New(wnc)
+	eventually(t, ctx, "the worker's pull request waiting", func() bool {
+		cons, err := js.Consumer(ctx, "THREADPOOL_TASKS", "workers")
+		if err != nil {
+			return false
+		}
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumWaiting == 1
+	})
+	s1.Shutdown() // its pull requests end with a 409 (Server Shutdown)
+	var port int
+	fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
+	s2 := startServer(t, natsembed.Options{Dir: dir, Port: port})
+	c := newClient(t, connect(t, s2))
+	start := time.Now()
+	soon, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if v, err := cluster.Submit(soon, c, inc, 1).Wait(soon); err != nil || v != 2 {
+		t.Fatalf("after the restart: %v, %v", v, err)
+	}
+	t.Logf("ran %v after the restart", time.Since(start))
+	w.Stop() // while s2 runs: the cleanups stop s2 first
+	c0.Close()
 }
