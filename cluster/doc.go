@@ -156,9 +156,10 @@
 // Client: the nats.go callbacks of its subscriptions (results, advisories)
 // and its results consumer, and one short-lived goroutine per canceled
 // context; Close ends them all and waits for them. Worker: the local pool's
-// workers (the core's), one pull goroutine, one heartbeat goroutine, and the callbacks of its subscriptions and of its
-// micro service; Stop ends them all. After a Shutdown whose ctx ended, the
-// handlers still running are the pool's; a later Stop waits for them.
+// workers (the core's), one pull goroutine, one heartbeat goroutine, and the
+// callbacks of its subscriptions (the pull subscription's included) and of
+// its micro service; Stop ends them all. After a Shutdown whose ctx ended,
+// the handlers still running are the pool's; a later Stop waits for them.
 //
 // # Durability
 //
