@@ -107,7 +107,9 @@
 // its expiry or a 409, says what it still owed). With exact pull a new
 // request for the whole gap starts as soon as there is one (a task acked, the
 // window grown); with WithPrefetch(n), once the gap reaches n/2, so tasks are
-// asked for in batches. A pull request is a long poll (5 s expiry, server
+// asked for in batches. When a request expires while others are still open
+// and nothing else happened, the worker waits for them to end too, so an
+// idle worker's requests merge into one for its whole window. A pull request is a long poll (5 s expiry, server
 // heartbeats every second: when nothing is heard for 2.5 s while requests
 // are open, the worker counts them lost and asks again, so a lost server is
 // noticed within 4 s). A request refused or ended early (no responders, a

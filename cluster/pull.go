@@ -53,10 +53,13 @@ func (w *Worker) topUpLocked() {
 // wantLocked is how many messages a new pull request should ask for now:
 // the gap window − held − outstanding (so what is asked for never exceeds
 // what the worker may hold), once it is at least 1 (exact pull) or half the
-// prefetch (WithPrefetch: fewer, larger requests). Called with w.mu held.
+// prefetch (WithPrefetch: fewer, larger requests). While requests are open
+// after one of them expired with nothing else happening (pullMerge), it
+// waits for the others to end too, so an idle worker's requests merge into
+// one for its whole window. Called with w.mu held.
 func (w *Worker) wantLocked() int {
 	gap := w.window - len(w.held) - w.outstanding
-	if gap <= 0 || gap < max(1, w.cfg.prefetch/2) {
+	if gap <= 0 || gap < max(1, w.cfg.prefetch/2) || (w.pullMerge && w.outstanding > 0) {
 		return 0
 	}
 	return gap
@@ -106,6 +109,7 @@ func (w *Worker) puller() {
 			continue
 		}
 		w.pullSeq++
+		w.pullMerge = false
 		tok := strconv.FormatUint(w.pullSeq, 36)
 		w.pulls[tok] = pullReq{batch: n, at: now}
 		if w.outstanding == 0 {
@@ -180,6 +184,9 @@ func (w *Worker) onPull(m *nats.Msg) {
 	if p := m.Header.Get("Nats-Pending-Messages"); p != "" {
 		owed, _ := strconv.Atoi(p)
 		w.endPullLocked(tok, owed)
+		if code == "408" && known && w.outstanding > 0 {
+			w.pullMerge = true // idle: ask again with the other open requests' end
+		}
 	} else if known && (code == "503" || code == "400" || code == "404" ||
 		strings.HasPrefix(m.Header.Get("Description"), "Exceeded")) {
 		w.endPullLocked(tok, r.batch) // refused: it never delivered anything
@@ -206,6 +213,7 @@ func (w *Worker) accept(m *nats.Msg) {
 	w.mu.Lock()
 	w.lastHeard = time.Now()
 	w.outstanding = max(0, w.outstanding-1) // asked for -> held (or handed back) in one step (K6)
+	w.pullMerge = false
 	if w.state != stateStarted || len(w.held) >= w.window {
 		w.topUpLocked()
 		w.mu.Unlock()
@@ -305,6 +313,7 @@ func (w *Worker) finish(j *job, res any, err error) {
 	w.mu.Lock()
 	j.back = !stored
 	w.dropLocked(j)
+	w.pullMerge = false
 	w.topUpLocked()
 	w.mu.Unlock()
 	if stored {

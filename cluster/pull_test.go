@@ -401,3 +401,41 @@ func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 	w.Stop() // while s2 runs: the cleanups stop s2 first
 	c0.Close()
 }
+
+// K6: after a burst, an idle exact-pull worker's small pull requests (one
+// per ack at the end of the burst) merge, as they expire, into one long poll
+// for its whole window.
+func TestIdleWorkerMergesPullRequests(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	r := cluster.NewRegistry()
+	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
+	c := newClient(t, nc, cluster.WithEphemeralResults(), cluster.WithMemoryStorage())
+	startWorker(t, connect(t, s), r, 0, 16, cluster.WithMemoryStorage())
+	futs := make([]*threadpool.Future[int], 500)
+	for i := range futs {
+		futs[i] = cluster.Submit(ctx, c, echo, i)
+	}
+	for _, f := range futs {
+		if _, err := f.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	js, _ := jetstream.New(nc)
+	cons, err := js.Consumer(ctx, "THREADPOOL_TASKS", "workers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d pull requests waiting after the burst", info.NumWaiting)
+	soon, cancel := context.WithTimeout(ctx, 12*time.Second) // the requests' 5 s expiry, and margin
+	defer cancel()
+	eventually(t, soon, "one waiting pull request", func() bool {
+		info, err := cons.Info(ctx)
+		return err == nil && info.NumWaiting == 1 && info.NumAckPending == 0
+	})
+}

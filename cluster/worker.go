@@ -44,6 +44,7 @@ type Worker struct {
 	pullSeq       uint64               // the last pull request's token
 	lastHeard     time.Time            // the last message on the pull subscription
 	pullNotBefore time.Time            // a backoff: no pull request before it
+	pullMerge     bool                 // idle: the next request waits for the open ones to end
 	kick          chan struct{}        // wakes the pull goroutine
 	pullSubject   string               // the consumer's MSG.NEXT API subject
 	pullInbox     string               // pull requests reply to <pullInbox>.<token>
@@ -207,6 +208,7 @@ func (w *Worker) AdjustPoolSize(min, max int) error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.window = max + w.cfg.prefetch
+	w.pullMerge = false
 	w.topUpLocked()
 	return nil
 }
