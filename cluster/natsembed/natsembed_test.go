@@ -91,3 +91,16 @@ func TestStartReportsFatalError(t *testing.T) {
 		t.Fatalf("took %v", d)
 	}
 }
+
+// BenchmarkStart measures K14's "starts in milliseconds": an in-process
+// server with JetStream, from Start to ready, then its Shutdown (temp dir
+// made and removed each time). Speed is measured here, never asserted.
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		s, err := natsembed.Start(natsembed.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s.Shutdown()
+	}
+}
