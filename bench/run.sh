@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every scenario on every pool, each run in its own process, and writes
-# RESULTS.md next to this script. See README.md.
+# RESULTS.md next to this script and the charts (results/*.svg, cmd/charts)
+# from the same runs. See README.md.
 #
 #   bench/run.sh                  # full run, REPS=5 (about 10 minutes on 2 cores)
 #   LATENCY_TIMES=1 bench/run.sh  # latency once per repetition instead of 3 times
@@ -54,6 +55,7 @@ trap 'rm -rf "$tmp"' EXIT
 bin=$tmp/bench
 echo "building..." >&2
 go build -o "$bin" ./cmd/bench
+go build -o "$tmp/charts" ./cmd/charts
 
 # run_one POOL SCENARIO SIZE RAWFILE: one run in its own process, its JSON
 # line (or a failure line) appended to RAWFILE.
@@ -114,6 +116,9 @@ cmd="REPS=$REPS $cmd"
 if [[ $CLUSTER != only ]]; then
   [[ ${TIMES[latency]} != 3 ]] && cmd="LATENCY_TIMES=${TIMES[latency]} $cmd"
   "$bin" -report "$raw" -out "$OUT" -note "$NOTE" -command "$cmd"
+  model=$(sed -n '/^model name/{s/^model name[[:space:]]*: //p;q}' /proc/cpuinfo)
+  "$tmp/charts" -in "$raw" -out results \
+    -caption "$cmd · $(date -u '+%Y-%m-%d %H:%M UTC') · $(nproc) CPUs, ${model:-unknown CPU} · $(go env GOVERSION)"
 fi
 if [[ $CLUSTER != 0 ]]; then
   ccmd="CLUSTER=$CLUSTER $cmd"
@@ -123,7 +128,7 @@ if [[ $CLUSTER != 0 ]]; then
   "$bin" -cluster-report "$craw" -out "$OUT" -note "$NOTE" -command "$ccmd"
 fi
 case $CLUSTER in
-  0) echo "wrote $OUT (raw runs in $raw)" >&2 ;;
+  0) echo "wrote $OUT and results/*.svg (raw runs in $raw)" >&2 ;;
   only) echo "wrote the cluster section of $OUT (raw runs in $craw)" >&2 ;;
-  *) echo "wrote $OUT (raw runs in $raw and $craw)" >&2 ;;
+  *) echo "wrote $OUT and results/*.svg (raw runs in $raw and $craw)" >&2 ;;
 esac

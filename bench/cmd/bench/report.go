@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"cmp"
-	"encoding/json"
 	"fmt"
 	"math"
 	"os"
@@ -11,6 +9,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/twisted-go/threadpool/bench/internal/runs"
 )
 
 // poolOrder is the order of the rows: the two references first.
@@ -23,79 +23,43 @@ var scenarioOrder = []string{"tiny", "tiny8", "sleep", "cpu", "latency", "burst"
 
 // group is one scenario at one size: the runs of every pool.
 type group struct {
-	scenario         string
-	size, submitters int
-	quick            bool
-	runs             map[string][]Result // by pool
-	failed           map[string][]string // by pool: errors
+	*runs.Group[Result]
+	submitters int
+	quick      bool
+}
+
+// Key groups the runs (runs.Run).
+func (r Result) Key() (scenario string, size int, pool, err string) {
+	return r.Scenario, r.Size, r.Pool, r.Error
 }
 
 // agg is the median and range of one figure over the runs of one pool.
 type agg struct{ med, lo, hi float64 }
 
 func aggregate(rs []Result, f func(Result) float64) agg {
-	if len(rs) == 0 {
-		return agg{math.NaN(), math.NaN(), math.NaN()}
-	}
-	v := make([]float64, len(rs))
-	for i, r := range rs {
-		v[i] = f(r)
-	}
-	slices.Sort(v)
-	med := v[len(v)/2]
-	if len(v)%2 == 0 {
-		med = (v[len(v)/2-1] + v[len(v)/2]) / 2
-	}
-	return agg{med, v[0], v[len(v)-1]}
+	a := runs.Aggregate(rs, f)
+	return agg{a.Med, a.Lo, a.Hi}
 }
 
 func readRuns(path string) ([]*group, int, error) {
-	f, err := os.Open(path)
+	groups, n, err := runs.Read[Result](path)
 	if err != nil {
 		return nil, 0, err
 	}
-	defer f.Close()
-	groups := map[string]*group{}
-	n := 0
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		var r Result
-		if err := json.Unmarshal([]byte(line), &r); err != nil {
-			return nil, 0, fmt.Errorf("%s: %v: %s", path, err, line)
-		}
-		n++
-		if strings.HasPrefix(r.Scenario, "cluster-") {
-			continue // reported by writeClusterReport
-		}
-		key := fmt.Sprintf("%s/%d", r.Scenario, r.Size)
-		g := groups[key]
-		if g == nil {
-			g = &group{scenario: r.Scenario, size: r.Size, submitters: 1,
-				runs: map[string][]Result{}, failed: map[string][]string{}}
-			groups[key] = g
-		}
-		if r.Error != "" {
-			g.failed[r.Pool] = append(g.failed[r.Pool], r.Error)
-			continue
-		}
-		g.submitters, g.quick = r.Submitters, r.Quick
-		g.runs[r.Pool] = append(g.runs[r.Pool], r)
-	}
-	if err := sc.Err(); err != nil {
-		return nil, 0, err
-	}
 	var out []*group
-	for _, g := range groups {
+	for _, rg := range groups {
+		g := &group{Group: rg, submitters: 1}
+		for _, rs := range rg.Runs {
+			g.submitters = rs[0].Submitters
+			for _, r := range rs {
+				g.quick = g.quick || r.Quick
+			}
+		}
 		out = append(out, g)
 	}
 	slices.SortFunc(out, func(a, b *group) int {
-		return cmp.Or(cmp.Compare(slices.Index(scenarioOrder, a.scenario), slices.Index(scenarioOrder, b.scenario)),
-			cmp.Compare(a.size, b.size))
+		return cmp.Or(cmp.Compare(slices.Index(scenarioOrder, a.Scenario), slices.Index(scenarioOrder, b.Scenario)),
+			cmp.Compare(a.Size, b.Size))
 	})
 	return out, n, nil
 }
@@ -103,11 +67,11 @@ func readRuns(path string) ([]*group, int, error) {
 func (g *group) pools() []string {
 	var ps []string
 	for _, p := range poolOrder {
-		if len(g.runs[p]) > 0 || len(g.failed[p]) > 0 {
+		if len(g.Runs[p]) > 0 || len(g.Failed[p]) > 0 {
 			ps = append(ps, p)
 		}
 	}
-	for p := range g.runs {
+	for p := range g.Runs {
 		if !slices.Contains(ps, p) {
 			ps = append(ps, p)
 		}
@@ -117,22 +81,22 @@ func (g *group) pools() []string {
 
 func (g *group) title() string {
 	procs := runtime.GOMAXPROCS(0)
-	for _, rs := range g.runs {
+	for _, rs := range g.Runs {
 		procs = rs[0].GOMAXPROCS
 		break
 	}
-	size := fmt.Sprintf("size %d", g.size)
-	if g.size == procs {
+	size := fmt.Sprintf("size %d", g.Size)
+	if g.Size == procs {
 		size += " (= GOMAXPROCS)"
 	}
 	n, bursts := 0, 1
-	for _, rs := range g.runs {
+	for _, rs := range g.Runs {
 		n, bursts = rs[0].Tasks, max(1, len(rs[0].AfterGaps))
 		break
 	}
-	switch g.scenario {
+	switch g.Scenario {
 	case "tiny", "tiny8":
-		return fmt.Sprintf("%s: %s empty tasks from %d submitter(s), %s", g.scenario, thousands(n), g.submitters, size)
+		return fmt.Sprintf("%s: %s empty tasks from %d submitter(s), %s", g.Scenario, thousands(n), g.submitters, size)
 	case "sleep":
 		return fmt.Sprintf("sleep: %s tasks of time.Sleep(1 ms), %s", thousands(n), size)
 	case "cpu":
@@ -141,45 +105,19 @@ func (g *group) title() string {
 		return fmt.Sprintf("latency: submit → task start on an idle warm pool, %s samples, %s", thousands(n), size)
 	case "burst":
 		limits := []string{}
-		for _, l := range []int{g.size, g.size / 4, g.size / 2, g.size}[:min(bursts, 4)] {
+		for _, l := range []int{g.Size, g.Size / 4, g.Size / 2, g.Size}[:min(bursts, 4)] {
 			limits = append(limits, fmt.Sprint(l))
 		}
 		return fmt.Sprintf("burst-resize: %d bursts of %s tasks of time.Sleep(100 µs), limit %s (for pools that resize), %v gaps, min %d and idle timeout %v (for pools that take them)",
 			bursts, thousands(n/bursts), strings.Join(limits, " → "), burstGap, procs, burstIdle)
 	}
-	return g.scenario
+	return g.Scenario
 }
 
-func thousands(n int) string {
-	s := fmt.Sprint(n)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(n int) string { return runs.Thousands(n) }
 
 // num formats a figure with a precision that suits its size.
-func num(v float64) string {
-	switch {
-	case math.IsNaN(v):
-		return "–"
-	case v == math.Trunc(v) && math.Abs(v) < 1e15:
-		return thousands(int(v))
-	case math.Abs(v) >= 1000:
-		return thousands(int(math.Round(v)))
-	case math.Abs(v) >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case math.Abs(v) >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case math.Abs(v) >= 0.01:
-		return fmt.Sprintf("%.2f", v)
-	}
-	return fmt.Sprintf("%.3f", v)
-}
+func num(v float64) string { return runs.Num(v) }
 
 func ratio(v, ref float64) string {
 	if math.IsNaN(v) || math.IsNaN(ref) || ref <= 0 {
@@ -224,7 +162,7 @@ var (
 )
 
 func (g *group) figures() []figure {
-	switch g.scenario {
+	switch g.Scenario {
 	case "sleep":
 		return []figure{fWall, fNs, fCPU, fAllocs, fBytes, fGor, fRSS}
 	case "latency":
@@ -235,7 +173,7 @@ func (g *group) figures() []figure {
 	return []figure{fNs, fCPU, fAllocs, fBytes, fGor, fRSS}
 }
 
-func (g *group) agg(pool string, f figure) agg { return aggregate(g.runs[pool], f.get) }
+func (g *group) agg(pool string, f figure) agg { return aggregate(g.Runs[pool], f.get) }
 
 func (g *group) table(b *strings.Builder) {
 	figs := g.figures()
@@ -247,7 +185,7 @@ func (g *group) table(b *strings.Builder) {
 			head = append(head, "range")
 		}
 	}
-	switch g.scenario {
+	switch g.Scenario {
 	case "cpu":
 		head = append(head, "work ns (serial)")
 	case "burst":
@@ -255,14 +193,14 @@ func (g *group) table(b *strings.Builder) {
 	}
 	fmt.Fprintf(b, "| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
 	for _, p := range g.pools() {
-		rs := g.runs[p]
+		rs := g.Runs[p]
 		row := []string{"**" + p + "**", fmt.Sprint(len(rs))}
 		if len(rs) == 0 {
-			row = append(row, "failed: "+strings.Join(g.failed[p], "; "))
+			row = append(row, "failed: "+strings.Join(g.Failed[p], "; "))
 			fmt.Fprintf(b, "| %s |\n", strings.Join(row, " | "))
 			continue
 		}
-		if n := len(g.failed[p]); n > 0 {
+		if n := len(g.Failed[p]); n > 0 {
 			row[1] += fmt.Sprintf(" (+%d failed)", n)
 		}
 		for _, f := range figs {
@@ -272,7 +210,7 @@ func (g *group) table(b *strings.Builder) {
 				row = append(row, num(a.lo)+"–"+num(a.hi))
 			}
 		}
-		switch g.scenario {
+		switch g.Scenario {
 		case "cpu":
 			row = append(row, num(g.agg(p, figure{get: func(r Result) float64 { return r.WorkNs }}).med))
 		case "burst":
@@ -320,11 +258,11 @@ func targets(b *strings.Builder, groups []*group) {
 	}
 	for _, g := range groups {
 		tp := func(f figure) float64 { return med(g, "threadpool", f) }
-		if len(g.runs["threadpool"]) == 0 {
+		if len(g.Runs["threadpool"]) == 0 {
 			continue
 		}
-		name := fmt.Sprintf("%s size %d", g.scenario, g.size)
-		switch g.scenario {
+		name := fmt.Sprintf("%s size %d", g.Scenario, g.Size)
+		switch g.Scenario {
 		case "tiny", "tiny8":
 			fx := med(g, "fixed", fNs)
 			bp, bv := bestPeer(g, fNs)
@@ -350,7 +288,7 @@ func targets(b *strings.Builder, groups []*group) {
 					v <= a && v <= fx, !math.IsNaN(a) && !math.IsNaN(fx))
 			}
 		case "burst":
-			rs := g.runs["threadpool"]
+			rs := g.Runs["threadpool"]
 			worst := 0
 			for _, r := range rs {
 				worst = max(worst, slices.Max(r.AfterGaps))

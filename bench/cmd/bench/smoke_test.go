@@ -14,10 +14,11 @@ import (
 )
 
 // TestSmoke builds the bench command and runs every scenario, the cluster
-// ones included, at a hundredth of its size (-smoke), then both reports on
-// their lines. It checks that the instrument works: every run exits 0 and
-// prints a JSON line without an error, and the reports are written. No
-// figure is asserted: speed is measured by run.sh, not by tests.
+// ones included, at a hundredth of its size (-smoke), then both reports and
+// the charts on their lines. It checks that the instrument works: every run
+// exits 0 and prints a JSON line without an error, and the reports and the
+// charts are written. No figure is asserted: speed is measured by run.sh,
+// not by tests.
 func TestSmoke(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the bench command")
@@ -95,6 +96,16 @@ func TestSmoke(t *testing.T) {
 	for _, want := range []string{"## Tables", "### tiny:", clusterMarker, "### cluster-tput:", "### cluster-rtt:"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the report lacks %q", want)
+		}
+	}
+
+	// The charts of the same lines, by their own command (cmd/charts).
+	if out, err := exec.CommandContext(ctx, "go", "run", "../charts", "-in", raw, "-out", dir).CombinedOutput(); err != nil {
+		t.Fatalf("charts: %v\n%s", err, out)
+	}
+	for _, f := range []string{"dispatch.svg", "latency.svg", "memory.svg"} {
+		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+			t.Errorf("charts: %v", err)
 		}
 	}
 }
