@@ -275,7 +275,7 @@ func (pn panel) plot() (*plot.Plot, error) {
 // the key, the panels, and the caption, if any, under them.
 func (c chart) render(w io.Writer, format, caption string) error {
 	rows := (len(c.panels) + c.cols - 1) / c.cols
-	width := vg.Points(max(560, 460*float64(c.cols)))
+	width := vg.Points(max(480, 390*float64(c.cols)))
 	const margin = 10
 
 	// The key: one entry per kind of bar and the reference line, wrapped to
@@ -304,7 +304,7 @@ func (c chart) render(w io.Writer, format, caption string) error {
 		x += w + vg.Points(12)
 	}
 	top := y + vg.Points(18)
-	height := top + vg.Points(290*float64(rows)+20)
+	height := top + vg.Points(250*float64(rows)+20)
 
 	var canvas vg.CanvasWriterTo
 	switch format {
