@@ -335,7 +335,10 @@ func writeReport(in, out, note, command string) error {
 		"runtime.MemStats deltas over the phase (every allocation in the process, the harness's included); peak " +
 		"goroutines are sampled every millisecond, above the harness's own; peak RSS is the kernel's VmHWM, " +
 		"reset at the start of the phase. A ratio is left out (–) where the reference is too close to zero to divide by. " +
-		"See README.md for the pools' settings.\n\n")
+		"See README.md for the pools' settings, and [ANALYSIS.md](ANALYSIS.md) for what the figures mean, " +
+		"their caveats and their history (written by hand: run.sh rewrites this file, not that one). " +
+		"Charts of these medians: [empty tasks, ns/task](results/dispatch.svg), [hand-over p50](results/latency.svg), " +
+		"[peak RSS](results/memory.svg).\n\n")
 	targets(&b, groups)
 	b.WriteString("## Tables\n\n")
 	for _, g := range groups {
