@@ -36,8 +36,10 @@ type run struct {
 	NsPerTask  float64 `json:"ns_per_task"`
 	P50Ns      int64   `json:"p50_ns"`
 	PeakRSSKiB int64   `json:"peak_rss_kib"`
+	AfterGaps  []int   `json:"after_gaps"` // burst: one per burst
 }
 
+// Key groups the runs (runs.Run).
 func (r run) Key() (string, int, string, string) { return r.Scenario, r.Size, r.Pool, r.Error }
 
 func init() {
@@ -120,8 +122,10 @@ func charts(groups []*runs.Group[run]) []chart {
 		})
 	}
 	for _, g := range pick("burst") {
+		r := anyRun(g)
+		bursts := max(1, len(r.AfterGaps))
 		memory.panels = append(memory.panels, panel{
-			title: fmt.Sprintf("4 bursts of %s × time.Sleep(100 µs), %s, resized", runs.Thousands(anyRun(g).Tasks/4), workers(g)),
+			title: fmt.Sprintf("%d bursts of %s × time.Sleep(100 µs), %s, resized", bursts, runs.Thousands(r.Tasks/bursts), workers(g)),
 			unit:  "peak RSS MiB", fig: rssMiB, g: g,
 		})
 	}
