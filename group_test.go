@@ -656,3 +656,36 @@ func TestGroupFaults(t *testing.T) {
 		}
 	})
 }
+
+func TestGroupContextLent(t *testing.T) {
+	t.Run("a goroutine a task started waits for a group made from the task's context, the task waiting on a channel", func(t *testing.T) {
+		p := newPool(t, 0, 1)
+		mustStart(t, p)
+		outer, _ := threadpool.NewGroup(context.Background(), p)
+		var ran atomic.Int32
+		outer.Go(func(ctx context.Context) error {
+			// The task's worker is the pool's only one: the goroutine's
+			// Wait runs the group's tasks in the place of the task, which
+			// waits for it. (Two such goroutines would deadlock the pool,
+			// as any task waiting on a channel for work of its full pool.)
+			done := make(chan error)
+			go func() {
+				g, _ := threadpool.NewGroup(ctx, p)
+				for range 5 {
+					g.Go(func(context.Context) error { ran.Add(1); return nil })
+				}
+				done <- g.Wait()
+			}()
+			return <-done
+		})
+		if err := waitGroup(t, outer); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		if ran.Load() != 5 {
+			t.Errorf("ran %d, want 5", ran.Load())
+		}
+		if s := stopAndCheck(t, p); s.Completed != 6 {
+			t.Errorf("Stats: %+v", s)
+		}
+	})
+}

@@ -346,9 +346,11 @@ func (g *Group) Wait() {
 				}
 				s.helper.run(task)
 				s.claimed.Store(false)
+				s.release() // the slot's goroutine gave it up meanwhile
 				continue
 			}
 			s.claimed.Store(false)
+			s.release()
 		}
 		if t.cfg.Step != nil {
 			t.mu.Unlock()

@@ -209,7 +209,8 @@ func (t *Team) dropGoroutine(id uint64) {
 type slot struct {
 	n       int         // guarded by gmu; registrations (a memory step may nest)
 	inWait  atomic.Bool // a group's Wait found this slot through its task's context and runs in it
-	claimed atomic.Bool // a Wait is using helper
+	claimed atomic.Bool // a Wait is using helper (or dropSlot is ending it)
+	dropped atomic.Bool // the goroutine has given the slot up: whoever holds claimed last ends helper
 	helper  *helper     // the helper of the group Waits called there, kept for the next; used only while claimed
 }
 
@@ -246,8 +247,18 @@ func (t *Team) dropSlot(id uint64) {
 		delete(t.slots, id)
 	}
 	t.gmu.Unlock()
-	if s != nil && s.helper != nil {
+	if s != nil {
+		s.dropped.Store(true)
+		s.release() // unless a Wait still uses it: then that Wait does it
+	}
+}
+
+// release ends the helper of a dropped slot if no Wait is using it, and
+// keeps claimed set so that no Wait uses the slot again.
+func (s *slot) release() {
+	if s.dropped.Load() && s.claimed.CompareAndSwap(false, true) && s.helper != nil {
 		s.helper.stop()
+		s.helper = nil
 	}
 }
 
