@@ -27,14 +27,23 @@ const (
 	targetP99          = 0.76     // ms
 )
 
-// keepClusterSection returns the cluster section of the file at path, or "".
+// groupsMarker starts the task groups section of RESULTS.md (issue 18),
+// written by hand from the testing.B benchmarks of bench/groups. It runs to
+// the cluster section; both reports keep it.
+const groupsMarker = "<!-- groups section: from bench/groups (go test -bench), kept by both reports -->"
+
+// keepClusterSection returns the sections of the file at path that the
+// single-machine report keeps: the groups section, if any, and the cluster
+// section, from the first of their markers to the end; or "".
 func keepClusterSection(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return ""
 	}
-	if i := strings.Index(string(b), clusterMarker); i >= 0 {
-		return string(b[i:])
+	for _, m := range []string{groupsMarker, clusterMarker} {
+		if i := strings.Index(string(b), m); i >= 0 {
+			return string(b[i:])
+		}
 	}
 	return ""
 }
