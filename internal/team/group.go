@@ -152,8 +152,17 @@ func (g *Group) Submit(task Task) error {
 		return err
 	}
 	t.counts.Submitted++
-	g.placeLocked(task, false)
+	w, seq := t.dispatchLocked(task)
+	if w == nil {
+		g.noteSeqLocked(seq)
+	}
 	t.unlock()
+	if w != nil {
+		// As in Team.Submit: the wake-up of a parked worker stays out of
+		// the critical section, and nothing else can hand w a task or
+		// quit it meanwhile (it is busy).
+		w.handOver(task)
+	}
 	return nil
 }
 
@@ -333,7 +342,7 @@ func (g *Group) Wait() {
 					defer os.inWait.Store(false)
 				}
 			}
-			if s == nil {
+			if s == nil && (t.cfg.Synchronous || onSlotGoroutine()) {
 				s = t.slotOf(goid())
 			}
 			continue

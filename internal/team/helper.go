@@ -1,5 +1,11 @@
 package team
 
+import (
+	"reflect"
+	"runtime"
+	"strings"
+)
+
 // helper is the goroutine on which a group's Wait, called in a working
 // slot, runs the group's tasks it takes from the backlog (group.go). The
 // waiter hands it one task at a time and waits for it: the helped task runs
@@ -82,4 +88,34 @@ func (t *Team) finishHelped(st *held, goexited bool) {
 	if st.obs.pending() {
 		t.observeHeld(st)
 	}
+}
+
+// slotLoops are the names of the functions that the goroutines holding a
+// working slot of a team with goroutine workers start from: the worker's
+// loop and the helper's.
+var slotLoops = func() [2]string {
+	name := runtime.FuncForPC(reflect.ValueOf(goid).Pointer()).Name() // <package path>.goid
+	pkg := strings.TrimSuffix(name, "goid")
+	return [2]string{pkg + "(*goroutine).loop", pkg + "(*helper).loop"}
+}()
+
+// onSlotGoroutine reports whether the calling goroutine started from a
+// worker's or a helper's loop, of any team: only such a goroutine can hold
+// a working slot of a team with goroutine workers. It reads the bottom of
+// the stack, which costs a small fraction of the goroutine id (goid), so
+// that a Wait called outside any pool skips the latter.
+func onSlotGoroutine() bool {
+	var pcs [64]uintptr
+	n := runtime.Callers(2, pcs[:])
+	if n == len(pcs) {
+		return true // too deep to see the bottom: ask goid
+	}
+	for _, pc := range pcs[max(0, n-4):n] { // the loop, a go statement's wrapper, runtime.goexit
+		if f := runtime.FuncForPC(pc - 1); f != nil {
+			if name := f.Name(); name == slotLoops[0] || name == slotLoops[1] {
+				return true
+			}
+		}
+	}
+	return false
 }
