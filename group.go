@@ -51,7 +51,7 @@ func (g *Group) Go(f func(ctx context.Context) error) {
 		g.c.fail(nilFunc("Group.Go"))
 		return
 	}
-	g.c.submit(&groupTask[struct{}]{c: &g.c, e: f})
+	g.c.submit(&plainTask{taskBase: taskBase{c: &g.c}, e: f})
 }
 
 // SetLimit makes at most n of the group's tasks run or wait in the pool at
@@ -97,7 +97,7 @@ func (g *ResultGroup[T]) Go(f func(ctx context.Context) (T, error)) {
 		g.c.fail(nilFunc("ResultGroup.Go"))
 		return
 	}
-	g.c.submit(&groupTask[T]{c: &g.c, f: f, res: &g.res, i: i})
+	g.c.submit(&resultTask[T]{taskBase: taskBase{c: &g.c}, f: f, res: &g.res, i: i})
 }
 
 // SetLimit limits the group's tasks as [Group.SetLimit].
@@ -174,53 +174,100 @@ func (c *groupCore) wait() error {
 	return err
 }
 
-// groupTask is the Job of one task of a group: e for a Group, f for a
-// ResultGroup, whose value goes to res[i].
-type groupTask[T any] struct {
+// taskBase is what every task of a group has: its membership in the
+// team's group, and its group.
+type taskBase struct {
 	team.Member
-	c   *groupCore
-	e   func(context.Context) error
+	c *groupCore
+}
+
+func (b *taskBase) Context() context.Context { return b.c.ctx }
+
+// plainTask is the Job of a Group's task.
+type plainTask struct {
+	taskBase
+	e func(context.Context) error
+}
+
+func (t *plainTask) Run() team.Outcome { return runTask[struct{}](&t.taskBase, t) }
+func (t *plainTask) Cancel(err error)  { t.deliver(struct{}{}, err) }
+
+func (t *plainTask) invoke(ctx context.Context) (struct{}, error) { return struct{}{}, t.e(ctx) }
+
+// deliver drops the task's function and gives its outcome to the group.
+func (t *plainTask) deliver(_ struct{}, err error) {
+	t.e = nil
+	if err != nil {
+		t.c.fail(err)
+	}
+}
+
+// resultTask is the Job of a ResultGroup's task, whose value goes to
+// res[i].
+type resultTask[T any] struct {
+	taskBase
 	f   func(context.Context) (T, error)
 	res *results[T]
 	i   int
 }
 
-func (gt *groupTask[T]) Run() team.Outcome {
+func (t *resultTask[T]) Run() team.Outcome { return runTask[T](&t.taskBase, t) }
+func (t *resultTask[T]) Cancel(err error)  { t.deliver(*new(T), err) }
+
+func (t *resultTask[T]) invoke(ctx context.Context) (T, error) { return t.f(ctx) }
+
+// deliver drops the task's function and gives its outcome to the group.
+func (t *resultTask[T]) deliver(v T, err error) {
+	t.f = nil
+	if err != nil {
+		t.c.fail(err)
+		return
+	}
+	t.res.set(t.i, v)
+}
+
+// groupJob is what runTask needs of a task: to call its function, and to
+// deliver its outcome.
+type groupJob[T any] interface {
+	invoke(ctx context.Context) (T, error)
+	deliver(v T, err error)
+}
+
+// runTask runs the task j (whose base is b) and delivers its outcome; if
+// the task calls runtime.Goexit, it delivers ErrGoexit as the goroutine
+// ends, and does not return.
+func runTask[T any, J groupJob[T]](b *taskBase, j J) team.Outcome {
 	normal := false
 	defer func() {
 		if !normal {
 			// f called runtime.Goexit (maybe while panicking): the
 			// goroutine ends, the group gets the failure first.
-			gt.finish(*new(T), ErrGoexit)
+			j.deliver(*new(T), ErrGoexit)
 		}
 	}()
-	v, out, err := gt.call()
+	v, out, err := callTask[T](b, j)
 	normal = true
-	gt.finish(v, err)
+	j.deliver(v, err)
 	return out
 }
 
-// call runs the task with the group's context, or skips it if the context
-// has ended, and tells how it ended. It does not return if the task ends
-// the goroutine.
-func (gt *groupTask[T]) call() (v T, out team.Outcome, err error) {
+// callTask calls j's function with the task's context, or skips it if the
+// group's context has ended, and tells how it ended. It does not return if
+// the task ends the goroutine.
+func callTask[T any, J groupJob[T]](b *taskBase, j J) (v T, out team.Outcome, err error) {
 	normal := false
 	defer func() {
 		if !normal {
 			v, out, err = *new(T), team.Failed, panicError(recover())
 		}
 	}()
-	if gt.c.ctx.Err() != nil {
+	if b.c.ctx.Err() != nil {
 		normal = true
-		return v, team.Canceled, team.CanceledError(gt.c.ctx)
+		return v, team.Canceled, team.CanceledError(b.c.ctx)
 	}
-	// The task's context is the group's, seen through gt: a group that
-	// the task makes from it knows which task made it (taskContext).
-	if gt.e != nil {
-		err = gt.e(taskContext[T]{gt})
-	} else {
-		v, err = gt.f(taskContext[T]{gt})
-	}
+	// The task's context is the group's, seen through b: a group that the
+	// task makes from it knows which task made it (taskContext).
+	v, err = j.invoke(taskContext{b})
 	normal = true
 	if err != nil {
 		return v, team.Failed, err
@@ -228,40 +275,24 @@ func (gt *groupTask[T]) call() (v T, out team.Outcome, err error) {
 	return v, team.Completed, nil
 }
 
-func (gt *groupTask[T]) Cancel(err error) { gt.finish(*new(T), err) }
-
 // taskContext is the context a group's task receives: the group's, which
 // also gives the task's team.Member under team.MemberKey, so that a group
 // made from it on the same pool can help from the task's working slot
 // without looking up the calling goroutine (team.Group.Wait). It is one
 // pointer: passing it as a context.Context does not allocate.
-type taskContext[T any] struct{ gt *groupTask[T] }
+type taskContext struct{ b *taskBase }
 
-func (c taskContext[T]) Deadline() (time.Time, bool) { return c.gt.c.ctx.Deadline() }
-func (c taskContext[T]) Done() <-chan struct{}       { return c.gt.c.ctx.Done() }
-func (c taskContext[T]) Err() error                  { return c.gt.c.ctx.Err() }
-func (c taskContext[T]) Value(key any) any {
+func (c taskContext) Deadline() (time.Time, bool) { return c.b.c.ctx.Deadline() }
+func (c taskContext) Done() <-chan struct{}       { return c.b.c.ctx.Done() }
+func (c taskContext) Err() error                  { return c.b.c.ctx.Err() }
+func (c taskContext) Value(key any) any {
 	if _, ok := key.(team.MemberKey); ok {
-		return &c.gt.Member
+		return &c.b.Member
 	}
-	return c.gt.c.ctx.Value(key)
+	return c.b.c.ctx.Value(key)
 }
 
-func (c taskContext[T]) String() string { return fmt.Sprint(c.gt.c.ctx) + ".WithGroupTask" }
-
-func (gt *groupTask[T]) Context() context.Context { return gt.c.ctx }
-
-// finish drops the task's function and delivers its outcome to the group.
-func (gt *groupTask[T]) finish(v T, err error) {
-	gt.e, gt.f = nil, nil
-	if err != nil {
-		gt.c.fail(err)
-		return
-	}
-	if gt.res != nil {
-		gt.res.set(gt.i, v)
-	}
-}
+func (c taskContext) String() string { return fmt.Sprint(c.b.c.ctx) + ".WithGroupTask" }
 
 // results are a ResultGroup's values, one per Go call.
 type results[T any] struct {
