@@ -689,3 +689,57 @@ func TestGroupContextLent(t *testing.T) {
 		}
 	})
 }
+
+func TestGroupOverflowPolicies(t *testing.T) {
+	t.Run("under RunInCaller a task that finds the backlog full runs in Go, counted once", func(t *testing.T) {
+		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
+		mustStart(t, p)
+		gate := newGate(t)
+		started := make(chan struct{}, 1)
+		g, _ := threadpool.NewGroup(context.Background(), p)
+		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); return nil })
+		recv(t, started, "the first task")
+		g.Go(func(context.Context) error { return nil }) // into the backlog
+		ranInCaller := false
+		g.Go(func(context.Context) error { ranInCaller = true; return errors.New("in caller") })
+		if !ranInCaller {
+			t.Fatal("the third task did not run in Go")
+		}
+		gate.open()
+		if err := waitGroup(t, g); err == nil || err.Error() != "in caller" {
+			t.Fatalf("Wait: %v, want the caller-run task's error", err)
+		}
+		s := stopAndCheck(t, p)
+		if s.CallerRan != 1 || s.Submitted != 3 || s.Failed != 1 {
+			t.Errorf("Stats: %+v", s)
+		}
+	})
+
+	t.Run("under Block Go waits for room when it must, and its task runs", func(t *testing.T) {
+		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+		mustStart(t, p)
+		gate := newGate(t)
+		started := make(chan struct{}, 1)
+		g, _ := threadpool.NewGroup(context.Background(), p)
+		var ran atomic.Int32
+		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
+		recv(t, started, "the first task")
+		g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+		returned := make(chan struct{})
+		go func() {
+			g.Go(func(context.Context) error { ran.Add(1); return nil }) // blocks for room
+			close(returned)
+		}()
+		gate.open()
+		waitClosed(t, returned, "the blocked Go")
+		if err := waitGroup(t, g); err != nil {
+			t.Fatalf("Wait: %v", err)
+		}
+		if ran.Load() != 3 {
+			t.Errorf("ran %d, want 3", ran.Load())
+		}
+		if s := stopAndCheck(t, p); s.Completed != 3 {
+			t.Errorf("Stats: %+v", s)
+		}
+	})
+}
