@@ -144,7 +144,7 @@ func BenchmarkFanOut(b *testing.B) {
 			if d == 0 {
 				return nil
 			}
-			g, ctx := threadpool.NewGroup(ctx, p)
+			g, _ := threadpool.NewGroup(ctx, p)
 			g.Go(func(ctx context.Context) error { return walk(ctx, d-1) })
 			g.Go(func(ctx context.Context) error { return walk(ctx, d-1) })
 			return g.Wait()
