@@ -23,11 +23,13 @@ type Group struct {
 	c groupCore
 }
 
-// NewGroup returns a group of tasks run on p, and the context its tasks
-// receive: derived from ctx, it is canceled when a task of the group first
-// fails or when Wait returns, as errgroup.WithContext's is. The group has no
-// limit of its own (see [Group.SetLimit]); p's max bounds it. NewGroup
-// panics if ctx or p is nil.
+// NewGroup returns a group of tasks run on p, and the group's context:
+// derived from ctx, it is canceled when a task of the group first fails or
+// when Wait returns, as errgroup.WithContext's is. Each task receives a
+// context with the same Done, Err, Deadline and values, which also tells a
+// group made from it on p which task made it (see Task groups in the
+// package documentation). The group has no limit of its own (see
+// [Group.SetLimit]); p's max bounds it. NewGroup panics if ctx or p is nil.
 func NewGroup(ctx context.Context, p *Pool) (*Group, context.Context) {
 	g := &Group{}
 	g.c.init(ctx, p)
