@@ -743,3 +743,56 @@ func TestGroupOverflowPolicies(t *testing.T) {
 		}
 	})
 }
+
+// meter counts the tasks running at once, a task that waits in Wait not
+// counted while it waits, and keeps the most seen.
+type meter struct{ now, most atomic.Int32 }
+
+func (m *meter) enter() {
+	n := m.now.Add(1)
+	for most := m.most.Load(); n > most && !m.most.CompareAndSwap(most, n); most = m.most.Load() {
+	}
+}
+
+func (m *meter) leave() { m.now.Add(-1) }
+
+func TestGroupNestedWaitsKeepMax(t *testing.T) {
+	for _, max := range []int{1, 2, 3} {
+		t.Run(fmt.Sprintf("helping never runs more than max %d tasks at once", max), func(t *testing.T) {
+			p := newPool(t, 0, max)
+			mustStart(t, p)
+			var m meter
+			var walkM func(ctx context.Context, depth int) error
+			walkM = func(ctx context.Context, depth int) error {
+				m.enter()
+				for i := 0; i < 200; i++ { // some work, so that tasks overlap
+					runtime.Gosched()
+				}
+				if depth == 0 {
+					m.leave()
+					return nil
+				}
+				g, _ := threadpool.NewGroup(ctx, p)
+				for range 3 {
+					g.Go(func(ctx context.Context) error { return walkM(ctx, depth-1) })
+				}
+				m.leave() // waiting, not running
+				err := g.Wait()
+				m.enter()
+				m.leave()
+				return err
+			}
+			g, _ := threadpool.NewGroup(context.Background(), p)
+			g.Go(func(ctx context.Context) error { return walkM(ctx, 5) })
+			if err := waitGroup(t, g); err != nil {
+				t.Fatalf("Wait: %v", err)
+			}
+			if got := m.most.Load(); got > int32(max) {
+				t.Errorf("%d tasks ran at once, max %d", got, max)
+			}
+			if s := checkStats(t, p); s.Completed != 364 { // 1 + 3 + 9 + 27 + 81 + 243
+				t.Errorf("Stats: %+v, want 364 completed", s)
+			}
+		})
+	}
+}
