@@ -14,14 +14,14 @@ import (
 // (settleAside) and the waiter starts a new helper for the next one.
 type helper struct {
 	t      *Team
-	in     chan *held    // the task to run
+	in     chan Task     // the task to run
 	out    chan struct{} // the task handed in has been counted
 	dead   bool          // the goroutine was ended by user code; written before out is signaled
 	exited chan struct{} // closed when the goroutine has ended
 }
 
 func (t *Team) newHelper() *helper {
-	h := &helper{t: t, in: make(chan *held), out: make(chan struct{}), exited: make(chan struct{})}
+	h := &helper{t: t, in: make(chan Task), out: make(chan struct{}), exited: make(chan struct{})}
 	go h.loop()
 	return h
 }
@@ -29,7 +29,7 @@ func (t *Team) newHelper() *helper {
 // run runs task, taken from the backlog, on the helper and returns when it
 // has been counted.
 func (h *helper) run(task Task) {
-	h.in <- &held{task: task}
+	h.in <- task
 	<-h.out
 }
 
@@ -45,7 +45,8 @@ func (h *helper) loop() {
 	t := h.t
 	id := goid()
 	s := t.addSlot(id)
-	var st *held // the task in hand, until the waiter is told it is done
+	rec := &held{}
+	var st *held // rec while a task is in hand, until the waiter is told it is done
 	returned := false
 	defer func() {
 		t.dropSlot(id)
@@ -60,8 +61,9 @@ func (h *helper) loop() {
 		}
 		close(h.exited)
 	}()
-	for st = range h.in {
-		st.slot = s
+	for task := range h.in {
+		*rec = held{task: task, slot: s}
+		st = rec
 		t.run(st)
 		t.finishHelped(st, false)
 		st = nil
