@@ -121,17 +121,21 @@ func (g *gate) recv(t *testing.T, ctx context.Context) int {
 
 // child is a worker process (this test binary re-executed).
 type child struct {
-	cmd *exec.Cmd
+	cmd    *exec.Cmd
+	exited chan struct{} // closed once the process has exited and been reaped
 }
 
-// startChild starts a worker process on url and waits until its worker runs.
+// startChild starts a worker process on url and waits until its worker
+// runs, or until the process has exited: a poison task can reach a new
+// worker and end its process before it announces itself.
 func startChild(t *testing.T, ctx context.Context, nc *nats.Conn, url, prefix string, ackWait time.Duration, maxDeliver int) *child {
 	t.Helper()
-	ready, err := nc.SubscribeSync("test.ready")
+	ready := make(chan *nats.Msg, 1)
+	sub, err := nc.ChanSubscribe("test.ready", ready)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ready.Unsubscribe()
+	defer sub.Unsubscribe()
 	nc.Flush()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), envChild+"="+url, envPrefix+"="+prefix,
@@ -140,18 +144,24 @@ func startChild(t *testing.T, ctx context.Context, nc *nats.Conn, url, prefix st
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	c := &child{cmd: cmd}
+	c := &child{cmd: cmd, exited: make(chan struct{})}
+	go func() { cmd.Wait(); close(c.exited) }()
 	t.Cleanup(func() { c.kill() })
-	if _, err := ready.NextMsgWithContext(ctx); err != nil {
-		t.Fatalf("child worker not ready: %v", err)
+	select {
+	case <-ready:
+	case <-c.exited:
+	case <-ctx.Done():
+		t.Fatalf("child worker not ready: %v", ctx.Err())
 	}
 	return c
 }
 
-// kill kills the process with SIGKILL and reaps it.
+// kill kills the process with SIGKILL and waits until it is reaped.
 func (c *child) kill() {
-	if c.cmd.ProcessState == nil {
+	select {
+	case <-c.exited:
+	default:
 		c.cmd.Process.Signal(syscall.SIGKILL)
-		c.cmd.Wait()
+		<-c.exited
 	}
 }

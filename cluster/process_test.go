@@ -75,8 +75,7 @@ func TestPoisonTaskExhaustsDeliveries(t *testing.T) {
 	deaths := 0
 	for {
 		ch := startChild(t, ctx, nc, s.ClientURL(), "poison", ackWait, maxDeliver)
-		exited := make(chan struct{})
-		go func() { ch.cmd.Wait(); close(exited) }()
+		exited := ch.exited
 		select {
 		case <-exited:
 			deaths++
@@ -88,8 +87,7 @@ func TestPoisonTaskExhaustsDeliveries(t *testing.T) {
 		case <-ctx.Done():
 			t.Fatal("the Future never resolved")
 		}
-		ch.cmd.Process.Kill()
-		<-exited
+		ch.kill()
 		break
 	}
 	if _, err := f.Wait(ctx); !errors.Is(err, cluster.ErrDeliveriesExhausted) {
@@ -121,8 +119,7 @@ func TestPoisonTaskOfGoneClientLeavesStream(t *testing.T) {
 	deaths := 0
 	for streamMsgs(t, nc, "POISON2_TASKS") != 0 {
 		ch := startChild(t, ctx, nc, s.ClientURL(), "poison2", ackWait, maxDeliver)
-		exited := make(chan struct{})
-		go func() { ch.cmd.Wait(); close(exited) }()
+		exited := ch.exited
 	wait:
 		for {
 			select {
@@ -131,8 +128,7 @@ func TestPoisonTaskOfGoneClientLeavesStream(t *testing.T) {
 				break wait
 			case <-tick.C:
 				if streamMsgs(t, nc, "POISON2_TASKS") == 0 {
-					ch.cmd.Process.Kill()
-					<-exited
+					ch.kill()
 					break wait
 				}
 			case <-ctx.Done():
