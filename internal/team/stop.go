@@ -89,7 +89,7 @@ func (t *Team) checkDoneLocked() int {
 	}
 	dropped := 0
 	if t.queued > 0 && t.workersLocked() == 0 {
-		if t.max == 0 {
+		if t.max == 0 || (t.stalled && t.failRun >= stopRetries) { // workers cannot start (thread.go)
 			dropped = t.cancelBacklogLocked(ErrCanceled)
 		} else {
 			t.drainLocked()

@@ -69,6 +69,14 @@ type Config struct {
 	// package's New; the team never reads it.
 	OptionErr error
 
+	// OSThreads locks each worker's goroutine to an OS thread of its own
+	// for its whole life, and names the thread (thread.go).
+	OSThreads bool
+	// Init, if not nil, runs on each worker's goroutine before its first
+	// task; the cleanup it returns runs there when the goroutine ends
+	// (thread.go).
+	Init func(ThreadInfo) (cleanup func(), err error)
+
 	QueueLimit  int    // 0: the backlog is unbounded
 	QueuePolicy Policy // what a full bounded backlog does
 	IdleTimeout time.Duration
@@ -86,6 +94,7 @@ const (
 // Counters are the monotone counters of a team.
 type Counters struct {
 	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
+	InitFailed                                                  uint64 // workers whose init hook failed (thread.go)
 }
 
 // Snapshot is the state of a team at one instant.
@@ -150,6 +159,9 @@ type Team struct {
 	stops     []func() bool       // guarded by mu; context watches to unregister after unlock
 	parked    int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
 	suspended int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
+	threaded  bool                // read-only; Config.OSThreads or Config.Init: workers set themselves up (thread.go)
+	stalled   bool                // guarded by mu; an init hook failed since the backlog was last drained (thread.go)
+	failRun   int                 // guarded by mu; init hooks failed in a row (thread.go)
 
 	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
@@ -216,7 +228,12 @@ func New(lo, hi int, cfg Config) *Team {
 		cfg.Fault = func(Fault) {}
 	}
 	procs := runtime.GOMAXPROCS(0)
-	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	if cfg.OSThreads || cfg.Init != nil {
+		t.threaded = true
+		t.backlog.first = 1 << 40 // room for pushFront below it (thread.go)
+	}
+	return t
 }
 
 // unlock settles the submitters blocked for backlog room (admitLocked),
@@ -314,6 +331,7 @@ func (t *Team) Snapshot() Snapshot {
 type ThreadInfo struct {
 	Name string
 	Busy bool
+	TID  int // its OS thread under Config.OSThreads, once locked (thread.go); else 0
 }
 
 // Threads lists the live workers, oldest first.
@@ -324,7 +342,7 @@ func (t *Team) Threads() []ThreadInfo {
 	slices.SortFunc(ws, func(a, b *Worker) int { return a.ID - b.ID })
 	out := make([]ThreadInfo, len(ws))
 	for i, w := range ws {
-		out[i] = ThreadInfo{Name: w.Name, Busy: w.busy}
+		out[i] = ThreadInfo{Name: w.Name, Busy: w.busy, TID: w.tid}
 	}
 	return out
 }
