@@ -14,10 +14,12 @@ import (
 // interpreter, a driver's per-thread handle), for setns or unshare, for
 // per-thread credentials; with [WithWorkerInit] to set that state up once
 // per worker. Do not use it for ordinary Go work: it costs a thread per
-// worker, and every hand-over of a task to an idle worker wakes that
-// worker's own thread, a thread switch, where an unlocked goroutine runs
-// on whichever thread is at hand. Off by default. See OS threads in the
-// package documentation.
+// worker; every hand-over of a task to an idle worker wakes that worker's
+// own thread, a thread switch, where an unlocked goroutine runs on
+// whichever thread is at hand; and after each task the worker checks that
+// the task left its thread locked, which reads the goroutine's own stack
+// trace header (Go has no cheaper way to ask). Off by default. See OS
+// threads in the package documentation.
 //
 // On Linux the thread's kernel name (prctl PR_SET_NAME, what top -H, ps -L,
 // perf and gdb show) is the worker's name, cut to the 15 bytes the kernel

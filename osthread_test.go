@@ -397,3 +397,26 @@ func (h signalHandler) Handle(_ context.Context, r slog.Record) error {
 }
 func (h signalHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
 func (h signalHandler) WithGroup(string) slog.Handler      { return h }
+
+// A cleanup that ends its goroutine, as the worker quits or as a task's
+// Goexit ends it: the worker exits (or is taken over) as it would, and
+// Stop returns.
+func TestCleanupCallingGoexitStillLetsWorkersExit(t *testing.T) {
+	var inits, cleanups atomic.Int32
+	p := newPool(t, 2, 2, threadpool.WithOSThreads(), threadpool.WithWorkerInit(
+		func(threadpool.ThreadInfo) (func(), error) {
+			inits.Add(1)
+			return func() { cleanups.Add(1); runtime.Goexit() }, nil
+		}))
+	mustStart(t, p)
+	done := make(chan struct{})
+	mustCall(t, p, func() { defer close(done); runtime.Goexit() })
+	waitClosed(t, done, "the Goexit task")
+	ran := make(chan struct{})
+	mustCall(t, p, func() { close(ran) })
+	waitClosed(t, ran, "a task after the takeover")
+	mustStop(t, p)
+	if s := checkStats(t, p); s.Completed != 1 || s.Failed != 1 || inits.Load() != cleanups.Load() || inits.Load() < 2 {
+		t.Errorf("Stats %+v, %d inits, %d cleanups", s, inits.Load(), cleanups.Load())
+	}
+}

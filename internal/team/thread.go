@@ -48,6 +48,7 @@ type thread struct {
 	t       *Team
 	state   threadState
 	cleanup func() // the init hook's, until it is called
+	buf     []byte // for lockedToThread
 }
 
 type threadState uint8
@@ -115,7 +116,7 @@ func (th *thread) goOn(w *Worker, st *held) bool {
 // check runs after each task: if the task left the goroutine unlocked
 // from its thread, the worker is taken over (see the top of the file).
 func (th *thread) check() {
-	if th.t.cfg.OSThreads && !lockedToThread() {
+	if th.t.cfg.OSThreads && !th.locked() {
 		runtime.LockOSThread()
 		runtime.Goexit()
 	}
@@ -262,12 +263,15 @@ func (t *Team) callCleanup(c func()) {
 	normal = true
 }
 
-// lockedToThread reports whether the calling goroutine is locked to its
-// OS thread. Go has no API for it; the header of the goroutine's own
-// traceback says ", locked to thread" when it is.
-func lockedToThread() bool {
-	var buf [128]byte
-	b := buf[:runtime.Stack(buf[:], false)]
+// locked reports whether the calling goroutine is locked to its OS
+// thread. Go has no API for it; the header of the goroutine's own
+// traceback says ", locked to thread" when it is. The buffer is kept:
+// runtime.Stack makes it escape.
+func (th *thread) locked() bool {
+	if th.buf == nil {
+		th.buf = make([]byte, 128)
+	}
+	b := th.buf[:runtime.Stack(th.buf, false)]
 	const mark = ", locked to thread"
 	for i := 0; i+len(mark) <= len(b) && b[i] != '\n'; i++ {
 		if string(b[i:i+len(mark)]) == mark {
