@@ -420,3 +420,22 @@ func TestCleanupCallingGoexitStillLetsWorkersExit(t *testing.T) {
 		t.Errorf("Stats %+v, %d inits, %d cleanups", s, inits.Load(), cleanups.Load())
 	}
 }
+
+// The stress of TestRelStress (exact counters against a ledger of every
+// task, faults, resizes, concurrent stops) with workers on OS threads,
+// with an init hook that fails one call in four (never eight in a row, so
+// no stop gives up on its backlog), and every init's cleanup checked.
+func TestRelStressOSThreadsAndFlakyInit(t *testing.T) {
+	var calls, inits, cleanups atomic.Int64
+	init := func(threadpool.ThreadInfo) (func(), error) {
+		if calls.Add(1)%4 == 0 {
+			return nil, errors.New("flaky")
+		}
+		inits.Add(1)
+		return func() { cleanups.Add(1) }, nil
+	}
+	relRunStress(t, "osthreads", threadpool.WithOSThreads(), threadpool.WithWorkerInit(init))
+	if inits.Load() != cleanups.Load() || inits.Load() == 0 {
+		t.Errorf("%d inits, %d cleanups", inits.Load(), cleanups.Load())
+	}
+}

@@ -106,7 +106,7 @@ func (m *Memory) RunOne() bool {
 	e.running = true
 	m.mu.Unlock()
 	if e.t.threaded && !e.hooks.started && !e.setUp(mt.task) {
-		return true
+		return m.RunOne() // its task went back to the team: run the next one
 	}
 
 	st := held{task: mt.task}

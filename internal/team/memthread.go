@@ -9,9 +9,9 @@ import "runtime/debug"
 // task ended the goroutine, or it quit after its task), or, for a worker
 // that quits while idle (StopAWorker, a stop, a lower max, an idle
 // timeout: the team quits it with its mutex held), at the start of the
-// next RunOne. A failed hook removes the worker as on a real pool and the
-// step returns having run nothing; the task goes back to the team. The
-// double runs no threads: Config.OSThreads locks nothing there.
+// next RunOne. A failed hook removes the worker as on a real pool, its task
+// goes back to the team, and the step goes on with the next pending task,
+// if any. The double runs no threads: Config.OSThreads locks nothing there.
 
 // memHooks is a memory worker's setup.
 type memHooks struct {
