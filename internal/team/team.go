@@ -94,7 +94,6 @@ const (
 // Counters are the monotone counters of a team.
 type Counters struct {
 	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
-	InitFailed                                                  uint64 // workers whose init hook failed (thread.go)
 }
 
 // Snapshot is the state of a team at one instant.
@@ -104,6 +103,7 @@ type Snapshot struct {
 	Workers, Working, Waiters       int
 	Queued, PeakWorkers, ShrinkDebt int
 	Counters
+	InitFailed uint64 // workers whose init hook failed (thread.go)
 }
 
 // Team is the coordinator. Its zero value is not usable; see New.
@@ -159,9 +159,6 @@ type Team struct {
 	stops     []func() bool       // guarded by mu; context watches to unregister after unlock
 	parked    int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
 	suspended int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
-	threaded  bool                // read-only; Config.OSThreads or Config.Init: workers set themselves up (thread.go)
-	stalled   bool                // guarded by mu; an init hook failed since the backlog was last drained (thread.go)
-	failRun   int                 // guarded by mu; init hooks failed in a row (thread.go)
 
 	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
@@ -179,6 +176,13 @@ type Team struct {
 	// worker, a helper of a group's Wait, a memory worker's step. A group's
 	// Wait called on one of them helps instead of blocking (group.go).
 	slots map[uint64]*slot // guarded by gmu
+
+	// OS threads and init hooks (thread.go), after every other field so
+	// that the layout above stays as it was tuned.
+	threaded   bool   // read-only; Config.OSThreads or Config.Init: workers set themselves up
+	stalled    bool   // guarded by mu; an init hook failed since the backlog was last drained
+	failRun    int    // guarded by mu; init hooks failed in a row
+	initFailed uint64 // guarded by mu; workers whose init hook failed
 }
 
 // note is a task to report as never run, with the error to report: its
@@ -323,7 +327,7 @@ func (t *Team) Snapshot() Snapshot {
 		Started: t.state == stateRunning,
 		Workers: t.workersLocked(), Working: t.busy, Waiters: t.waiters,
 		Queued: t.queued + t.parked + t.suspended, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
-		Counters: t.counts,
+		Counters: t.counts, InitFailed: t.initFailed,
 	}
 }
 

@@ -21,7 +21,7 @@ import (
 // A worker whose init hook fails (returns an error, panics, or ends the
 // goroutine) never runs a task: it is removed as if it had never been
 // made, the task it was handed goes to an idle worker or back to the front
-// of the backlog, and the failure is counted (Counters.InitFailed) and
+// of the backlog, and the failure is counted (Snapshot.InitFailed) and
 // reported once. The pool is then stalled: it starts no worker by itself
 // to replace that one, so a hook that always fails cannot make it spin.
 // The next event that places work (a submission, Start, Adjust,
@@ -153,7 +153,7 @@ func (th *thread) fail(w *Worker, st *held, f Fault) {
 // was handed if it is busy: the task goes to an idle worker or to the
 // front of the backlog.
 func (t *Team) failedLocked(w *Worker, task Task) {
-	t.counts.InitFailed++
+	t.initFailed++
 	t.stalled = true
 	t.failRun++
 	switch {
@@ -372,7 +372,7 @@ func (th *thread) helperFailed(st *held, f Fault) {
 	task := st.task
 	st.task = Task{}
 	t.mu.Lock()
-	t.counts.InitFailed++
+	t.initFailed++
 	t.suspended--
 	t.requeueLocked(task)
 	t.checkDoneLocked()
