@@ -258,7 +258,10 @@
 // Per worker, in order: its goroutine locks and names its thread, init
 // runs, then its tasks, one at a time, all on that thread; after its last
 // task the cleanup runs on the same goroutine and thread, then the thread
-// is discarded. Stop, Shutdown and StopNow's drain wait for the cleanups.
+// is discarded. Stop and Shutdown return only after every cleanup has run
+// (StopNow does not wait for workers; a Stop after it does). Both hooks run
+// under the worker's pprof labels, never with the pool's lock held, and may
+// call the pool (a Stop there begins the stop and returns, as from a task).
 // init receives the worker as [Pool.Threads] lists it, with the thread's id
 // under WithOSThreads ([ThreadInfo].ThreadID). Workers set themselves up
 // concurrently: inits of several workers may run at once, and beside other

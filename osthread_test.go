@@ -439,3 +439,42 @@ func TestRelStressOSThreadsAndFlakyInit(t *testing.T) {
 		t.Errorf("%d inits, %d cleanups", inits.Load(), cleanups.Load())
 	}
 }
+
+// Stop called from an init hook or a cleanup cannot wait for the worker it
+// runs on: it begins the stop and returns, as from a task.
+func TestStopCalledFromTheHooksDoesNotDeadlock(t *testing.T) {
+	for _, where := range []string{"init", "cleanup"} {
+		t.Run(where, func(t *testing.T) {
+			var p *threadpool.Pool
+			returned := make(chan error, 2)
+			inited := make(chan struct{}, 2)
+			p = newPool(t, 1, 1, threadpool.WithWorkerInit(func(threadpool.ThreadInfo) (func(), error) {
+				inited <- struct{}{}
+				if where == "init" {
+					returned <- p.Stop()
+				}
+				return func() {
+					if where == "cleanup" {
+						returned <- p.Stop()
+					}
+				}, nil
+			}))
+			mustStart(t, p)
+			if where == "cleanup" {
+				recv(t, inited, "init") // a worker told to quit before it started runs no hook
+				mustNilErr(t, p.StopAWorker())
+			}
+			if err := recv(t, returned, "Stop in the hook"); err != nil {
+				t.Fatal(err)
+			}
+			mustStop(t, p)
+		})
+	}
+}
+
+func mustNilErr(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
