@@ -478,3 +478,31 @@ func mustNilErr(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// An init hook that hangs holds its worker, not Shutdown: Shutdown returns
+// at its deadline, and once the hook fails the stop cancels the backlog.
+func TestShutdownHonoursItsDeadlineWhileAnInitHangs(t *testing.T) {
+	release := newGate(t)
+	_, logger := newRecorder()
+	p := newPool(t, 1, 1, threadpool.WithLogger(logger), threadpool.WithWorkerInit(
+		func(threadpool.ThreadInfo) (func(), error) {
+			release.wait()
+			return nil, errors.New("device gone")
+		}))
+	mustStart(t, p)
+	ctx := context.Background()
+	f := threadpool.Submit(ctx, p, func(context.Context) (int, error) { return 1, nil })
+	sctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if err := p.Shutdown(sctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Shutdown: %v, want its deadline", err)
+	}
+	release.open()
+	mustStop(t, p)
+	if _, err := f.Wait(ctx); !errors.Is(err, threadpool.ErrCanceled) {
+		t.Errorf("Future: %v, want ErrCanceled", err)
+	}
+	if s := checkStats(t, p); s.Canceled != 1 || s.InitFailed == 0 {
+		t.Errorf("Stats %+v", s)
+	}
+}
