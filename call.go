@@ -135,6 +135,10 @@ func panicError(r any) *PanicError {
 // fire-and-forget task's panic or Goexit, or a context's AfterFunc stop that
 // panicked.
 func (p *Pool) fault(f team.Fault) {
+	if f.What == "worker init" || f.What == "worker cleanup" {
+		p.hookFault(f)
+		return
+	}
 	if f.Goexit {
 		p.logFault("threadpool: task failed with nobody to report to", ErrGoexit, f.Stack)
 		return

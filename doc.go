@@ -50,7 +50,9 @@
 // the group's tasks in its place (see Task groups) runs them on a helper
 // goroutine, which it keeps, parked, for its next such wait until the
 // worker exits; a helped task that waits in turn has its own helper, so
-// nested waits keep one helper per level.
+// nested waits keep one helper per level. With [WithOSThreads], each
+// worker's goroutine, and each helper, is locked to an OS thread of its
+// own (see OS threads and worker setup).
 // After [Pool.Stop] returns, no goroutine of the pool remains, and a stopped
 // pool that nothing refers to can be garbage-collected.
 //
@@ -165,14 +167,16 @@
 //
 // # Faults in user code
 //
-// User code runs in six places: the task (a group's task included); its
+// User code runs in eight places: the task (a group's task included); its
 // callback (onResult, also when it reports a cancellation); the pool
 // logger's handler, when the pool logs a failure; a [Submit] context's
 // methods; the stop function of a context's AfterFunc, which the pool calls
-// when a watched task leaves the backlog; and the task observer
-// ([WithObserver]). Whichever way that code ends, the pool reports the failure once,
+// when a watched task leaves the backlog; the task observer
+// ([WithObserver]); and a worker's init hook and its cleanup
+// ([WithWorkerInit]). Whichever way that code ends, the pool reports the failure once,
 // to the task's receiver or else to the log, counts the task once, loses
-// no task and no capacity, and Stop and Shutdown still return:
+// no task and no capacity (but a failed init hook costs its worker, see
+// OS threads and worker setup), and Stop and Shutdown still return:
 //
 //	where            returns     returns err   panics (any value, nil too)   runtime.Goexit (*)
 //	task, no result  Completed   -             Failed, logged                Failed, logged
@@ -184,11 +188,16 @@
 //	ctx.Done/submit  -           -             not watched: Err at start     -
 //	AfterFunc stop   -           -             logged                        -
 //	observer         -           -             logged                        task counted as it ended
+//	worker init      -           InitFailed†   InitFailed†, *PanicError      InitFailed†, ErrGoexit
+//	worker cleanup   -           -             logged                        the worker exits as it would
 //
 // (*) Goexit also stands for a Goexit during a panic and a panic during a
 // Goexit: the goroutine ends either way, and the task is reported as a
 // Goexit. panic(nil) is a *[PanicError] whose Value is a
-// *runtime.PanicNilError, also under GODEBUG=panicnil=1.
+// *runtime.PanicNilError, also under GODEBUG=panicnil=1. († The worker
+// never runs a task: it is removed, its task goes to an idle worker or to
+// the front of the backlog, and the failure is logged once and counted in
+// Stats.InitFailed.)
 //
 // A group task's failure goes to its group: the first one is what Wait
 // returns. A group's parent context is user code too, but the pool never
@@ -199,7 +208,10 @@
 // A worker's goroutine that user code ends, in the task or anywhere after
 // it, is replaced at once by a new goroutine (the worker gets a new number
 // and name), which carries on with whatever the old one had in hand: the
-// task's accounting, the next backlogged task. A group's task that a Wait
+// task's accounting, the next backlogged task. With [WithWorkerInit] the
+// old goroutine runs its cleanup as it ends and the new one runs init
+// before its next task; with [WithOSThreads] the new one locks a fresh
+// thread and the old thread ends with the old goroutine. A group's task that a Wait
 // helps runs on a helper goroutine: a Goexit there ends the helper, which
 // the Wait replaces, and the waiting task goes on. A task run on the
 // submitting goroutine ([RunInCaller]) that calls Goexit ends that
@@ -227,6 +239,64 @@
 // is allocated. Modules github.com/twisted-go/threadpool/prom and
 // github.com/twisted-go/threadpool/otel export Stats and these timings to
 // Prometheus and OpenTelemetry.
+//
+// # OS threads and worker setup
+//
+// [WithOSThreads] locks each worker's goroutine to an OS thread of its own
+// for the worker's whole life, named after the worker on Linux;
+// [WithWorkerInit] runs a setup hook on each worker's goroutine before its
+// first task, and the cleanup it returns when the worker ends (Python's
+// ThreadPoolExecutor initializer, Java's ThreadFactory). Together they are
+// for work that needs real threads: C libraries with per-thread state (an
+// OpenGL or CUDA context, an embedded interpreter, a driver's per-thread
+// handle), setns or unshare, per-thread credentials. They are not for
+// ordinary Go work: OS threads cost a thread per worker, and a thread
+// switch for each task handed to an idle worker, whose own thread must
+// wake where a goroutine would run on any thread at hand
+// (BenchmarkRoundTripOSThreadWorker measures it). Both are off by default
+// and cost nothing then.
+//
+// Per worker, in order: its goroutine locks and names its thread, init
+// runs, then its tasks, one at a time, all on that thread; after its last
+// task the cleanup runs on the same goroutine and thread, then the thread
+// is discarded. Stop and Shutdown return only after every cleanup has run
+// (StopNow does not wait for workers; a Stop after it does). Both hooks run
+// under the worker's pprof labels, never with the pool's lock held, and may
+// call the pool (a Stop there begins the stop and returns, as from a task).
+// init receives the worker as [Pool.Threads] lists it, with the thread's id
+// under WithOSThreads ([ThreadInfo].ThreadID). Workers set themselves up
+// concurrently: inits of several workers may run at once, and beside other
+// workers' tasks. A worker told to quit before its goroutine started runs
+// neither hook.
+//
+// A worker is one goroutine's life. When user code ends a worker's
+// goroutine (see Faults in user code), the old goroutine runs its cleanup,
+// on its own thread, which ends with it; the goroutine that takes over
+// (a new worker number and name) locks a fresh thread and runs init before
+// its next task. A task that unlocks its worker's thread (more
+// runtime.UnlockOSThread calls than it made LockOSThread calls) has handed
+// the thread, state and all, back to Go's scheduler, which the pool cannot
+// undo; the worker notices after the task, locks whatever thread it is on
+// so that this one at least ends with it, and is taken over the same way:
+// the next task still runs on a thread of its own that init set up. (That
+// worker's cleanup runs on the thread its goroutine is on then.) Balanced
+// LockOSThread and UnlockOSThread calls, and extra LockOSThread calls,
+// change nothing. A task that a group's Wait helps runs on the helper
+// goroutine in its worker's place; under these options the helper is set
+// up as a worker is: its own locked thread, named like a worker with a
+// number of its own (Threads does not list it), its own init and cleanup.
+//
+// An init that fails (returns an error, panics or calls runtime.Goexit)
+// stops its worker from starting: see [WithWorkerInit] for what happens to
+// its task and how the pool avoids starting workers in a loop. If a
+// helper's init fails, its task goes back the same way and that Wait
+// blocks instead of helping.
+//
+// On a pool made by threadpooltest.New, the workers have no goroutine: the
+// hook runs on the goroutine of the step (RunOne, RunAll, a group's Wait)
+// that runs a worker's first task, before it; the cleanup runs on the step
+// that ends the worker, or, for one that quit while idle, at the start of
+// the next RunOne. WithOSThreads locks no thread there, and ThreadID is 0.
 //
 // # Overload and idle workers
 //

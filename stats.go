@@ -28,6 +28,8 @@ type Stats struct {
 	Canceled  uint64 // accepted tasks that never ran (StopNow, their context, a backlog that could never run)
 	Rejected  uint64 // submissions refused: after a stop, or a full backlog under Reject; not in Submitted
 	CallerRan uint64 // tasks the RunInCaller policy took on the submitter; also in Submitted and in Completed, Failed or Canceled
+
+	InitFailed uint64 // workers whose init hook ([WithWorkerInit]) failed: they never ran a task
 }
 
 // Stats returns a consistent snapshot of the pool.
@@ -39,6 +41,7 @@ func (p *Pool) Stats() Stats {
 		PeakWorkers: s.PeakWorkers, PendingShrink: s.ShrinkDebt,
 		Submitted: s.Submitted, Completed: s.Completed, Failed: s.Failed,
 		Canceled: s.Canceled, Rejected: s.Rejected, CallerRan: s.CallerRan,
+		InitFailed: s.InitFailed,
 	}
 }
 
@@ -60,6 +63,11 @@ func (p *Pool) QueueSize() int { return p.t.Snapshot().Queued }
 type ThreadInfo struct {
 	Name string // PoolThread-<pool name>-<n>; n never repeats in a pool
 	Busy bool   // running a task
+
+	// ThreadID is the id of the worker's OS thread under [WithOSThreads]
+	// on Linux (gettid, as in /proc/self/task/<id>), once the worker has
+	// locked it: the one thread all its tasks run on. 0 otherwise.
+	ThreadID int
 }
 
 // Threads lists the live workers, oldest first. Workers that have quit are
@@ -68,7 +76,7 @@ func (p *Pool) Threads() []ThreadInfo {
 	ts := p.t.Threads()
 	out := make([]ThreadInfo, len(ts))
 	for i, t := range ts {
-		out[i] = ThreadInfo{Name: t.Name, Busy: t.Busy}
+		out[i] = ThreadInfo{Name: t.Name, Busy: t.Busy, ThreadID: t.TID}
 	}
 	return out
 }

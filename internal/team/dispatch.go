@@ -60,6 +60,9 @@ func (t *Team) Submit(task Task) error {
 		t.mu.Unlock()
 		return ErrStopped
 	}
+	if t.stalled {
+		t.drainLocked() // an init hook failed: try again (thread.go)
+	}
 	if t.fullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
@@ -110,6 +113,9 @@ func (t *Team) canRunNowLocked() bool {
 // hands the task over (Executor.Do) after unlocking. Otherwise it returns
 // nil and the task's sequence number in the backlog.
 func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
+	if t.stalled {
+		t.drainLocked() // an init hook failed: try again (thread.go)
+	}
 	if t.canRunNowLocked() {
 		w = t.popIdleLocked() // the last worker to go idle
 		if w == nil {
@@ -253,6 +259,7 @@ func (t *Team) drainLocked() {
 	if t.state != stateRunning && t.state != stateStopping {
 		return
 	}
+	t.stalled = false
 	for t.queued > 0 {
 		w := t.popIdleLocked()
 		if w == nil {

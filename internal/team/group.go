@@ -353,9 +353,12 @@ func (g *Group) Wait() {
 				if s.helper == nil || s.helper.dead {
 					s.helper = t.newHelper()
 				}
-				s.helper.run(task)
+				helped := s.helper.run(task)
 				s.claimed.Store(false)
 				s.release() // the slot's goroutine gave it up meanwhile
+				if !helped {
+					s = nil // its helper could not start (thread.go): this Wait blocks
+				}
 				continue
 			}
 			s.claimed.Store(false)

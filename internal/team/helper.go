@@ -3,6 +3,7 @@ package team
 import (
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strings"
 )
 
@@ -17,6 +18,7 @@ type helper struct {
 	in     chan Task     // the task to run
 	out    chan struct{} // the task handed in has been counted
 	dead   bool          // the goroutine was ended by user code; written before out is signaled
+	failed bool          // its init hook failed, the task handed in was given back (thread.go); written before out is signaled
 	exited chan struct{} // closed when the goroutine has ended
 }
 
@@ -27,10 +29,12 @@ func (t *Team) newHelper() *helper {
 }
 
 // run runs task, taken from the backlog, on the helper and returns when it
-// has been counted.
-func (h *helper) run(task Task) {
+// has been counted. It reports false if the helper could not start (its
+// init hook failed, thread.go): the task was given back, not run.
+func (h *helper) run(task Task) bool {
 	h.in <- task
 	<-h.out
+	return !h.failed
 }
 
 // stop ends the helper's goroutine and waits for it.
@@ -48,11 +52,16 @@ func (h *helper) loop() {
 	rec := &held{}
 	var st *held // rec while a task is in hand, until the waiter is told it is done
 	returned := false
+	var th *thread // with OS threads or an init hook, the goroutine's setup (thread.go)
 	defer func() {
 		t.dropSlot(id)
 		if !returned {
 			h.dead = true
-			if st != nil {
+			if th != nil && th.state == threadStarting { // the init hook ended the goroutine
+				th.helperFailed(st, Fault{What: "worker init", Goexit: true, Stack: debug.Stack()})
+				h.failed = true
+				h.out <- struct{}{}
+			} else if st != nil {
 				if st.stage != stageIdle {
 					settleAside(st, t.finishHelped)
 				}
@@ -64,8 +73,20 @@ func (h *helper) loop() {
 	for task := range h.in {
 		*rec = held{task: task, slot: s}
 		st = rec
+		if t.threaded && th == nil {
+			th = &thread{t: t}
+			if !th.setUpHelper(st) {
+				h.dead, h.failed = true, true
+				h.out <- struct{}{}
+				break
+			}
+			defer th.end()
+		}
 		t.run(st)
 		t.finishHelped(st, false)
+		if th != nil {
+			th.check()
+		}
 		st = nil
 		h.out <- struct{}{}
 	}

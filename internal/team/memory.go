@@ -16,6 +16,7 @@ type Memory struct {
 	pending []memTask // guarded by mu; handed over, not yet run, oldest first
 	created int       // guarded by mu
 	live    int       // guarded by mu
+	cleanup []func()  // guarded by mu; init hooks' cleanups of ended workers, to run (memthread.go)
 }
 
 type memTask struct {
@@ -32,6 +33,7 @@ type memExec struct {
 	running  bool // guarded by m.mu
 	quitting bool // guarded by m.mu
 	exited   bool // guarded by m.mu
+	hooks    memHooks
 }
 
 // Factory returns the Factory that makes memory workers of m.
@@ -67,6 +69,7 @@ func (e *memExec) exitIfDoneLocked() bool {
 	}
 	e.exited = true
 	e.m.live--
+	e.endLocked()
 	return true
 }
 
@@ -85,6 +88,7 @@ func (e *memExec) exitIfDoneLocked() bool {
 func (m *Memory) RunOne() bool {
 	if t := m.team.Load(); t != nil {
 		t.Sweep()
+		m.cleanUp(t)
 	}
 	m.mu.Lock()
 	if len(m.pending) == 0 {
@@ -101,6 +105,9 @@ func (m *Memory) RunOne() bool {
 	e.queued--
 	e.running = true
 	m.mu.Unlock()
+	if e.t.threaded && !e.hooks.started && !e.setUp(mt.task) {
+		return m.RunOne() // its task went back to the team: run the next one
+	}
 
 	st := held{task: mt.task}
 	ended := true
@@ -119,13 +126,16 @@ func (m *Memory) RunOne() bool {
 		if st.dead {
 			e.exited = true
 			m.live--
+			e.endLocked()
 			m.mu.Unlock()
+			m.cleanUp(e.t)
 			return
 		}
 		exited := e.exitIfDoneLocked()
 		m.mu.Unlock()
 		if exited {
 			e.t.Exited(e.w)
+			m.cleanUp(e.t)
 		}
 	}()
 	e.t.run(&st)

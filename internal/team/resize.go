@@ -74,6 +74,9 @@ func (t *Team) StartAWorker() error {
 	case stateNew:
 		return nil
 	}
+	if t.stalled {
+		t.drainLocked() // an init hook failed: try again (thread.go)
+	}
 	// Below max, the backlog is empty: it drains whenever capacity appears.
 	if t.workersLocked() >= t.max {
 		return nil

@@ -41,9 +41,10 @@ type held struct {
 // fire-and-forget task that panicked or called runtime.Goexit, a context's
 // AfterFunc stop function that panicked, or a task observer that panicked.
 type Fault struct {
-	What   string // "task", "context AfterFunc stop" or "observer"
+	What   string // "task", "context AfterFunc stop", "observer", "worker init" or "worker cleanup"
 	Value  any    // the recovered value; a *runtime.PanicNilError for panic(nil), nil for a Goexit
 	Goexit bool   // the goroutine was ended by runtime.Goexit
+	Err    error  // the error a worker's init hook returned (thread.go)
 	Stack  []byte // the stack where the failure was recovered
 }
 

@@ -41,7 +41,9 @@ func (t *Team) Stop(now bool) Stopping {
 	var s Stopping
 	switch t.state {
 	case stateStopped:
-		return Stopping{Workers: t.crew}
+		// A worker's goroutine can still be ending: its init hook's cleanup
+		// runs after the stop's drain (thread.go).
+		return Stopping{Workers: t.crew, FromWorker: t.threaded && t.isWorkerGoroutine(goid())}
 	case stateNew:
 		t.state = stateStopped
 		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
@@ -61,6 +63,8 @@ func (t *Team) Stop(now bool) Stopping {
 	if t.state == stateStopping {
 		s.Done = t.done
 		s.FromWorker = t.isWorkerGoroutine(goid())
+	} else if t.threaded {
+		s.FromWorker = t.isWorkerGoroutine(goid()) // see stateStopped above
 	}
 	return s
 }
@@ -89,7 +93,7 @@ func (t *Team) checkDoneLocked() int {
 	}
 	dropped := 0
 	if t.queued > 0 && t.workersLocked() == 0 {
-		if t.max == 0 {
+		if t.max == 0 || (t.stalled && t.failRun >= stopRetries) { // workers cannot start (thread.go)
 			dropped = t.cancelBacklogLocked(ErrCanceled)
 		} else {
 			t.drainLocked()

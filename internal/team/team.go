@@ -69,6 +69,14 @@ type Config struct {
 	// package's New; the team never reads it.
 	OptionErr error
 
+	// OSThreads locks each worker's goroutine to an OS thread of its own
+	// for its whole life, and names the thread (thread.go).
+	OSThreads bool
+	// Init, if not nil, runs on each worker's goroutine before its first
+	// task; the cleanup it returns runs there when the goroutine ends
+	// (thread.go).
+	Init func(ThreadInfo) (cleanup func(), err error)
+
 	QueueLimit  int    // 0: the backlog is unbounded
 	QueuePolicy Policy // what a full bounded backlog does
 	IdleTimeout time.Duration
@@ -95,6 +103,7 @@ type Snapshot struct {
 	Workers, Working, Waiters       int
 	Queued, PeakWorkers, ShrinkDebt int
 	Counters
+	InitFailed uint64 // workers whose init hook failed (thread.go)
 }
 
 // Team is the coordinator. Its zero value is not usable; see New.
@@ -167,6 +176,13 @@ type Team struct {
 	// worker, a helper of a group's Wait, a memory worker's step. A group's
 	// Wait called on one of them helps instead of blocking (group.go).
 	slots map[uint64]*slot // guarded by gmu
+
+	// OS threads and init hooks (thread.go), after every other field so
+	// that the layout above stays as it was tuned.
+	threaded   bool   // read-only; Config.OSThreads or Config.Init: workers set themselves up
+	stalled    bool   // guarded by mu; an init hook failed since the backlog was last drained
+	failRun    int    // guarded by mu; init hooks failed in a row
+	initFailed uint64 // guarded by mu; workers whose init hook failed
 }
 
 // note is a task to report as never run, with the error to report: its
@@ -216,7 +232,12 @@ func New(lo, hi int, cfg Config) *Team {
 		cfg.Fault = func(Fault) {}
 	}
 	procs := runtime.GOMAXPROCS(0)
-	return &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	if cfg.OSThreads || cfg.Init != nil {
+		t.threaded = true
+		t.backlog.first = 1 << 40 // room for pushFront below it (thread.go)
+	}
+	return t
 }
 
 // unlock settles the submitters blocked for backlog room (admitLocked),
@@ -306,7 +327,7 @@ func (t *Team) Snapshot() Snapshot {
 		Started: t.state == stateRunning,
 		Workers: t.workersLocked(), Working: t.busy, Waiters: t.waiters,
 		Queued: t.queued + t.parked + t.suspended, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
-		Counters: t.counts,
+		Counters: t.counts, InitFailed: t.initFailed,
 	}
 }
 
@@ -314,6 +335,7 @@ func (t *Team) Snapshot() Snapshot {
 type ThreadInfo struct {
 	Name string
 	Busy bool
+	TID  int // its OS thread under Config.OSThreads, once locked (thread.go); else 0
 }
 
 // Threads lists the live workers, oldest first.
@@ -324,7 +346,7 @@ func (t *Team) Threads() []ThreadInfo {
 	slices.SortFunc(ws, func(a, b *Worker) int { return a.ID - b.ID })
 	out := make([]ThreadInfo, len(ws))
 	for i, w := range ws {
-		out[i] = ThreadInfo{Name: w.Name, Busy: w.busy}
+		out[i] = ThreadInfo{Name: w.Name, Busy: w.busy, TID: w.tid}
 	}
 	return out
 }

@@ -30,6 +30,7 @@ type Worker struct {
 	Pool string // the pool's label when the worker was made
 
 	idleSince time.Time // guarded by Team.mu; when it last went idle, if the pool has an idle timeout
+	tid       int       // guarded by Team.mu; its goroutine's OS thread under Config.OSThreads (thread.go)
 }
 
 // Executor runs the tasks handed to one worker. Neither method may block
@@ -105,9 +106,10 @@ func (e *goroutine) loop(c *crew, st held) {
 	id := goid()
 	st.slot = t.addSlot(id)
 	returned := false
+	var th *thread // with OS threads or an init hook, the goroutine's setup (thread.go)
 	defer func() {
 		t.dropSlot(id)
-		if !returned {
+		if !returned && th.goOn(w, &st) {
 			t.takeOver(e, c, st) // user code ended this goroutine
 		}
 		c.done()
@@ -116,6 +118,13 @@ func (e *goroutine) loop(c *crew, st held) {
 		pprof.Labels("threadpool", w.Pool, "thread", w.Name)))
 	if st.stage != stageIdle {
 		t.finish(w, &st, st.stage == stageRun)
+	}
+	if t.threaded {
+		th = &thread{t: t}
+		if !th.setUp(w, &st) {
+			return
+		}
+		defer th.end()
 	}
 	for {
 		if st.task.job == nil {
@@ -136,6 +145,9 @@ func (e *goroutine) loop(c *crew, st held) {
 		}
 		t.run(&st)
 		t.finish(w, &st, false)
+		if th != nil {
+			th.check()
+		}
 		// st.task is the next task, or the zero Task: an idle worker keeps
 		// no reference to the tasks it ran.
 	}
