@@ -101,16 +101,10 @@ func (t *Team) finishHelped(st *held, goexited bool) {
 	t.lock()
 	t.countLocked(st.out)
 	t.suspended--
-	if m := st.mem; m != nil {
-		st.mem = nil
-		m.slot.Store(nil)
-		t.endLocked(m.g, false)
-	}
+	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
 	t.unlock()
-	if st.obs.pending() {
-		t.observeHeld(st)
-	}
+	t.observeEnded(st)
 }
 
 // slotLoops are the names of the functions that the goroutines holding a

@@ -101,10 +101,8 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	t.ended(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
-	if m := st.mem; m != nil {
-		st.mem = nil
-		m.slot.Store(nil)
-		t.endLocked(m.g, true) // its next task, if any, goes to w through the backlog
+	if st.mem != nil {
+		t.leaveGroupLocked(st, true) // its next task, if any, goes to w through the backlog
 	}
 	st.stage = stageIdle
 	if t.direct && !st.dead && t.continueLocked() {
@@ -113,9 +111,7 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		// a pool of many workers).
 		st.task, _ = t.popLocked()
 		t.unlock()
-		if st.obs.pending() {
-			t.observeHeld(st)
-		}
+		t.observeEnded(st)
 		return
 	}
 	t.busy--
@@ -127,6 +123,23 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	t.recycleLocked(w)
 	t.checkDoneLocked()
 	t.unlock()
+	t.observeEnded(st)
+}
+
+// leaveGroupLocked counts the task in hand out of its group, if it is a
+// group's; next says whether the worker may take the group's next task
+// through the backlog (endLocked).
+func (t *Team) leaveGroupLocked(st *held, next bool) {
+	if m := st.mem; m != nil {
+		st.mem = nil
+		m.slot.Store(nil)
+		t.endLocked(m.g, next)
+	}
+}
+
+// observeEnded calls the observer for the task in hand if an observation is
+// pending (observeHeld). Its callers have released the mutex.
+func (t *Team) observeEnded(st *held) {
 	if st.obs.pending() {
 		t.observeHeld(st)
 	}
@@ -211,16 +224,10 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.counts.Submitted++
 	t.counts.CallerRan++
 	t.countLocked(st.out)
-	if m := st.mem; m != nil {
-		st.mem = nil
-		m.slot.Store(nil)
-		t.endLocked(m.g, false)
-	}
+	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
 	t.unlock()
-	if st.obs.pending() {
-		t.observeHeld(st)
-	}
+	t.observeEnded(st)
 }
 
 func (t *Team) countLocked(out Outcome) {
