@@ -15,13 +15,8 @@ import "context"
 // blocked submitter to try again, cost a wake-up, a new channel and a
 // contended lock per task in a steady stream, and let any of them take the
 // room. The wake-ups come after the mutex is released (unlock), as a Go
-// channel wakes a blocked sender after releasing its own lock. Bench sleep
-// (20,000 tasks of 1 ms on 1,000 workers) with a limit of 1,024, medians
-// of 10 interleaved runs: 40.4 ms and 8.52 MiB peak RSS waking every
-// blocked submitter to retry, 38.7 ms and 7.68 MiB accepting them in
-// place; then in another set, 44.1 ms waking them under the mutex and
-// 36.2 ms after it (tiny tasks on 10,000 workers: 230 and 174 ns). The
-// textbook pool with a 1,024-task buffer: about 35 ms, 6.65 MiB.
+// channel wakes a blocked sender after releasing its own lock. (Measured:
+// docs/performance.md.)
 
 // blocked is one submitter waiting for backlog room. admitLocked fills in
 // the outcome under the mutex, wake signals ready after it is released,

@@ -7,8 +7,7 @@ import "time"
 // retires the oldest ones first. The list runs through the workers' own
 // records (Worker.newer, Worker.older), on the cache line a hand-over
 // touches anyway, rather than through a slice whose slots would be one more
-// line to fetch on every hand-over (bench latency p50 ~667-786 -> ~618-646
-// ns in three of four sets of 12 interleaved runs). With an idle timeout,
+// line to fetch on every hand-over. With an idle timeout,
 // one timer per pool is armed for the moment the oldest idle worker is due,
 // and only while some idle worker could exit (the pool has more than min
 // workers): no timer runs, and no goroutine exists for it, while no worker
@@ -51,9 +50,8 @@ func (t *Team) popIdleLocked() *Worker {
 // unlinkIdleLocked takes w, the most recently idled worker, off the idle
 // list. It writes no other worker's record: the next worker's newer link is
 // left pointing at w (see Worker.newer), so a hand-over fetches one worker
-// record, not two. Tiny tasks on 10,000 workers, where workers go idle and
-// are reused all the time: 161 -> 151 and 165 -> 156 ns each (medians of 12
-// and 8 interleaved runs). It calls nothing, so it is inlined, and
+// record, not two, which counts where workers go idle and are reused all
+// the time. It calls nothing, so it is inlined, and
 // Submit's fast path uses it directly (see there); the idle timer is left
 // to popIdleLocked.
 func (t *Team) unlinkIdleLocked(w *Worker) {

@@ -7,11 +7,10 @@ import "runtime"
 // The critical sections are a few dozen nanoseconds, but sync.Mutex stops
 // spinning as soon as its processor's run queue is not empty, which in a
 // busy pool is nearly always, and parks the caller. In a pool with
-// thousands of runnable workers the parked waiters pile up (a probe found
-// 1,700 of 4,300 goroutines blocked on the mutex), some wait longer than a
-// millisecond, the mutex switches to its starvation mode, and every Unlock
-// then hands the mutex to the next waiter in line: about a goroutine
-// switch per critical section.
+// thousands of runnable workers the parked waiters pile up, some wait
+// longer than a millisecond, the mutex switches to its starvation mode, and
+// every Unlock then hands the mutex to the next waiter in line: about a
+// goroutine switch per critical section.
 //
 // So the hot paths first retry TryLock for well under a microsecond, and a
 // worker of a crowded pool (more than crowdFactor workers per processor)
@@ -21,11 +20,12 @@ import "runtime"
 // The submitter does not yield: measured, that starves the pool of work
 // (it waits behind the workers it feeds). With a single processor spinning
 // cannot help (the holder is not running), so both go straight to Lock.
-// spin and crowd are computed from GOMAXPROCS when the team is made.
+// spin and crowd are computed from GOMAXPROCS when the team is made; a
+// GOMAXPROCS changed later only changes when this spins or yields, never
+// what the pool does.
 //
-// This is tuning, not a guarantee. With it, tiny tasks on 10,000 workers
-// went from about 750 to 200-700 ns each (two regimes, run to run); with
-// the idle worker's yield in goroutine.loop as well, to about 180.
+// This is tuning, not a guarantee; what it bought is in
+// docs/performance.md.
 
 // lock acquires t.mu for a submitter. Submit tries TryLock once inline
 // first, so that taking a free mutex calls nothing.

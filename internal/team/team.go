@@ -113,22 +113,13 @@ type Team struct {
 	// mu has a cache line to itself: the padding keeps every other field
 	// off its line whatever the Team's alignment. Goroutines spinning for
 	// mu (lock.go) then do not pull the holder's data away from it in
-	// the middle of its critical section. Tiny tasks on 2 workers: ~81 ->
-	// ~74 ns each (medians of 12 interleaved runs); putting the hot fields
-	// on mu's line instead was slower (~81 vs ~75).
+	// the middle of its critical section.
 	//
 	// The fields that Submit and a task's end read and write come right
 	// after it, packed together: a submitter and a worker on different
-	// processors hand those lines back and forth on every task. With the
-	// fields in an earlier, unpacked order, tiny tasks on 2 workers took
-	// ~78 ns each and the hand-over to an idle worker ~826 ns at the
-	// median; packed, ~70 and ~738. They are not aligned to a line: with
-	// Go 1.26's allocator, which puts an 8-byte header before an object
-	// of a Team's size, they start 48 bytes into one. Aligning them, so
-	// that the idle hand-over's fields fill exactly one line, or so that
-	// mu shares its line with every field a task's end writes, changed
-	// nothing beyond noise (latency, tiny tasks on 2 workers, sleep;
-	// 10-20 interleaved runs each).
+	// processors hand those lines back and forth on every task. They are
+	// not aligned to a line: aligning them measured as noise (the layouts
+	// tried, and what each cost, are in docs/performance.md).
 	_         [cacheLine]byte
 	mu        sync.Mutex
 	_         [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte

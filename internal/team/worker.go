@@ -13,9 +13,7 @@ import (
 type Worker struct {
 	// The fields that a hand-over and a worker going idle touch come
 	// first, on one cache line (a worker that goes on with the backlog
-	// touches none, see finish): bench latency p50 ~649-681 -> ~625-640
-	// ns (two sets of 10-12 interleaved runs), tiny tasks on 10,000
-	// workers ~198 -> ~172.
+	// touches none, see finish).
 	ch   chan Task // a goroutine executor's channel (see handOver); nil for other executors
 	busy bool      // guarded by Team.mu
 	pos  int       // guarded by Team.mu; index in Team.workers
@@ -80,8 +78,7 @@ func (e *goroutine) Do(task Task) { e.ch <- task } // what handOver does for it
 // worker it sends on the channel directly: the hand-over to an idle worker
 // is on the latency path of every submission to an idle pool, and skipping
 // the interface call and the executor's own record there saves a cache
-// miss (bench latency p50, three sets of 10-12 interleaved runs: medians
-// 689-771 -> 670-697 ns).
+// miss.
 func (w *Worker) handOver(task Task) {
 	if w.ch != nil {
 		w.ch <- task
