@@ -38,7 +38,7 @@ func (p *Pool) Stats() Stats {
 	return Stats{
 		Min: s.Min, Max: s.Max, Started: s.Started,
 		Workers: s.Workers, Working: s.Working, Waiters: s.Waiters, Queued: s.Queued,
-		PeakWorkers: s.PeakWorkers, PendingShrink: s.ShrinkDebt,
+		PeakWorkers: s.PeakWorkers, PendingShrink: s.PendingShrink,
 		Submitted: s.Submitted, Completed: s.Completed, Failed: s.Failed,
 		Canceled: s.Canceled, Rejected: s.Rejected, CallerRan: s.CallerRan,
 		InitFailed: s.InitFailed,

@@ -15,7 +15,7 @@ import (
 // submissions are accepted in the order they blocked (block.go); a
 // context that ends first makes the task counted as submitted and
 // canceled, and Submit returns the cancel error after reporting it to the
-// task. Under CallerRuns a task that finds the backlog full runs on the
+// task. Under RunInCaller a task that finds the backlog full runs on the
 // calling goroutine before Submit returns.
 //
 // With an observer, the task is wrapped in its timed record first
@@ -65,7 +65,7 @@ func (t *Team) Submit(task Task) error {
 			t.counts.Rejected++
 			t.mu.Unlock()
 			return ErrQueueFull
-		case CallerRuns:
+		case RunInCaller:
 			t.mu.Unlock()
 			return t.runInCaller(task)
 		}

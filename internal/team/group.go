@@ -139,7 +139,7 @@ func (g *Group) Submit(task Task) error {
 			g.unreserveLocked()
 			t.unlock()
 			return ErrQueueFull
-		case CallerRuns:
+		case RunInCaller:
 			t.mu.Unlock()
 			return t.runInCaller(task) // finishInCaller ends it in g
 		}

@@ -59,7 +59,7 @@ func (t *Team) Adjust(lo, hi int) {
 	}
 	t.armIdleLocked() // a lower min lets idle workers time out again
 	// Shrink requests may not take the team below the new floor.
-	t.toShrink = min(t.toShrink, max(0, t.workersLocked()-t.min), t.busy)
+	t.pendingShrink = min(t.pendingShrink, max(0, t.workersLocked()-t.min), t.busy)
 	t.checkDoneLocked()
 }
 
@@ -101,8 +101,8 @@ func (t *Team) StopAWorker() error {
 		t.quitLocked(w)
 		return nil
 	}
-	if t.toShrink < t.busy {
-		t.toShrink++
+	if t.pendingShrink < t.busy {
+		t.pendingShrink++
 	}
 	return nil
 }

@@ -193,7 +193,7 @@ func settleAside(st *held, step func(st *held, goexited bool)) {
 	}
 }
 
-// runInCaller runs task on the submitting goroutine (CallerRuns policy). It
+// runInCaller runs task on the submitting goroutine (RunInCaller policy). It
 // is counted when it has run: in Submitted, in Completed, Failed or Canceled
 // (a Submit context already done), and in CallerRan, all at once. It never
 // counts as Working: it runs outside the pool. While it runs, the goroutine
@@ -266,8 +266,8 @@ func (t *Team) recycleLocked(w *Worker) {
 	}
 	switch {
 	case t.workersLocked()+1 > t.max || (t.state != stateRunning && t.state != stateStopping):
-		if t.toShrink > 0 {
-			t.toShrink--
+		if t.pendingShrink > 0 {
+			t.pendingShrink--
 		}
 		quit()
 	case t.queued > 0:
@@ -276,8 +276,8 @@ func (t *Team) recycleLocked(w *Worker) {
 			w = t.newWorkerLocked()
 		}
 		t.handLocked(w, task)
-	case t.toShrink > 0:
-		t.toShrink--
+	case t.pendingShrink > 0:
+		t.pendingShrink--
 		quit()
 	case t.state == stateStopping:
 		quit()

@@ -108,6 +108,6 @@ func (t *Team) checkDoneLocked() int {
 	t.watches = nil
 	t.state = stateStopped
 	close(t.done)
-	t.toShrink = 0
+	t.pendingShrink = 0
 	return dropped
 }

@@ -30,8 +30,8 @@ const (
 	Block Policy = iota
 	// Reject refuses the task with ErrQueueFull.
 	Reject
-	// CallerRuns runs the task on the submitting goroutine.
-	CallerRuns
+	// RunInCaller runs the task on the submitting goroutine.
+	RunInCaller
 )
 
 // Config is everything a Team is built from. It is set before the team is
@@ -98,10 +98,10 @@ type Counters struct {
 
 // Snapshot is the state of a team at one instant.
 type Snapshot struct {
-	Min, Max                        int
-	Started                         bool
-	Workers, Working, Waiters       int
-	Queued, PeakWorkers, ShrinkDebt int
+	Min, Max                           int
+	Started                            bool
+	Workers, Working, Waiters          int
+	Queued, PeakWorkers, PendingShrink int
 	Counters
 	InitFailed uint64 // workers whose init hook failed (thread.go)
 }
@@ -120,36 +120,36 @@ type Team struct {
 	// processors hand those lines back and forth on every task. They are
 	// not aligned to a line: aligning them measured as noise (the layouts
 	// tried, and what each cost, are in docs/performance.md).
-	_         [cacheLine]byte
-	mu        sync.Mutex
-	_         [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
-	state     state               // guarded by mu
-	spin      bool                // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
-	direct    bool                // read-only; the workers are Goroutines, which run what Run returns
-	busy      int                 // guarded by mu; workers running a task and its callback
-	queued    int                 // guarded by mu; backlog slots not dropped
-	min, max  int                 // guarded by mu
-	peak      int                 // guarded by mu
-	toShrink  int                 // guarded by mu; shrink requests waiting for a busy worker
-	waiters   int                 // guarded by mu; idle workers, listed from idleNew to idleOld (idle.go)
-	idleNew   *Worker             // guarded by mu; the last worker to go idle: reused first
-	idleOld   *Worker             // guarded by mu; the worker idle the longest: times out first
-	counts    Counters            // guarded by mu
-	backlog   backlog             // guarded by mu
-	blocked   waitq               // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
-	notes     []note              // guarded by mu; cancellations to deliver after unlock
-	workers   []*Worker           // guarded by mu; live workers (idle or busy), for Threads
-	exiting   int                 // guarded by mu; told to quit, not yet exited
-	timer     *time.Timer         // guarded by mu; the idle timer, nil when not armed
-	timerSeq  uint64              // guarded by mu; arms of the idle timer, to tell stale ones
-	firing    int                 // guarded by mu; idle timers that fired after being stopped
-	nextID    int                 // guarded by mu; last worker number handed out
-	done      chan struct{}       // guarded by mu; closed when the current stop ends
-	crew      *crew               // guarded by mu; the worker goroutines of the current start
-	watches   map[uint64]watching // guarded by mu; backlog sequence number → its context watch
-	stops     []func() bool       // guarded by mu; context watches to unregister after unlock
-	parked    int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
-	suspended int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
+	_             [cacheLine]byte
+	mu            sync.Mutex
+	_             [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
+	state         state               // guarded by mu
+	spin          bool                // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
+	direct        bool                // read-only; the workers are Goroutines, which run what Run returns
+	busy          int                 // guarded by mu; workers running a task and its callback
+	queued        int                 // guarded by mu; backlog slots not dropped
+	min, max      int                 // guarded by mu
+	peak          int                 // guarded by mu
+	pendingShrink int                 // guarded by mu; shrink requests waiting for a busy worker
+	waiters       int                 // guarded by mu; idle workers, listed from idleNew to idleOld (idle.go)
+	idleNew       *Worker             // guarded by mu; the last worker to go idle: reused first
+	idleOld       *Worker             // guarded by mu; the worker idle the longest: times out first
+	counts        Counters            // guarded by mu
+	backlog       backlog             // guarded by mu
+	blocked       waitq               // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
+	notes         []note              // guarded by mu; cancellations to deliver after unlock
+	workers       []*Worker           // guarded by mu; live workers (idle or busy), for Threads
+	exiting       int                 // guarded by mu; told to quit, not yet exited
+	timer         *time.Timer         // guarded by mu; the idle timer, nil when not armed
+	timerSeq      uint64              // guarded by mu; arms of the idle timer, to tell stale ones
+	firing        int                 // guarded by mu; idle timers that fired after being stopped
+	nextID        int                 // guarded by mu; last worker number handed out
+	done          chan struct{}       // guarded by mu; closed when the current stop ends
+	crew          *crew               // guarded by mu; the worker goroutines of the current start
+	watches       map[uint64]watching // guarded by mu; backlog sequence number → its context watch
+	stops         []func() bool       // guarded by mu; context watches to unregister after unlock
+	parked        int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
+	suspended     int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
 
 	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
@@ -317,7 +317,7 @@ func (t *Team) Snapshot() Snapshot {
 		Min: t.min, Max: t.max,
 		Started: t.state == stateRunning,
 		Workers: t.workersLocked(), Working: t.busy, Waiters: t.waiters,
-		Queued: t.queued + t.parked + t.suspended, PeakWorkers: t.peak, ShrinkDebt: t.toShrink,
+		Queued: t.queued + t.parked + t.suspended, PeakWorkers: t.peak, PendingShrink: t.pendingShrink,
 		Counters: t.counts, InitFailed: t.initFailed,
 	}
 }

@@ -163,7 +163,7 @@ func (t *Team) failedLocked(w *Worker, task Task) {
 		t.busy--
 		w.busy = false
 		t.forgetLocked(w)
-		t.toShrink = min(t.toShrink, t.busy)
+		t.pendingShrink = min(t.pendingShrink, t.busy)
 		t.requeueLocked(task)
 	default:
 		t.unlinkIdleAnyLocked(w)
