@@ -710,3 +710,11 @@ func TestSubmitWithNilArgumentsFailsAtOnce(t *testing.T) {
 		t.Fatalf("a refused Submit was counted: %+v", s)
 	}
 }
+
+// An Option is opaque: the zero Option, the only one a caller can make
+// without a With function, is refused at the call site.
+func TestZeroOptionIsRefused(t *testing.T) {
+	if _, err := threadpool.New(0, 1, threadpool.Option{}); err == nil || !strings.Contains(err.Error(), "zero Option") {
+		t.Fatalf("New with a zero Option: %v", err)
+	}
+}

@@ -95,7 +95,7 @@ type TaskEnd struct {
 // WithObserver replaces an earlier one; to feed several consumers, call
 // them from one f. A nil f makes New fail.
 func WithObserver(f func(TaskEnd)) Option {
-	return func(s *settings) {
+	return option(func(s *settings) {
 		if f == nil {
 			optionErr(s, errors.New("threadpool: WithObserver: nil observer"))
 			return
@@ -103,5 +103,5 @@ func WithObserver(f func(TaskEnd)) Option {
 		s.Observe = func(e team.End) {
 			f(TaskEnd{Outcome: Outcome(e.Outcome), Wait: e.Wait, Run: e.Run})
 		}
-	}
+	})
 }

@@ -12,27 +12,42 @@ import (
 type settings = team.Config
 
 // Option configures a pool in [New] (and in threadpooltest.New). Options are
-// checked by New: a bad value makes New return an error.
-type Option func(*settings)
+// checked by New: a bad value makes New return an error. An Option is made
+// only by the With functions of this package; the zero Option is refused.
+type Option struct {
+	apply func(*settings)
+}
+
+// option wraps f as an Option.
+func option(f func(*settings)) Option { return Option{apply: f} }
+
+// The memory workers of package threadpooltest set fields of the settings
+// that no exported option sets; this hook, set once here, lets that package
+// (and only the packages of this module, as team is internal) make such an
+// Option. It is an assignment, run at package initialisation; it starts
+// nothing.
+func init() {
+	team.MakeOption = func(f func(*team.Config)) any { return option(f) }
+}
 
 // WithName names the pool. The name appears in worker names
 // (PoolThread-<name>-<n>), pprof labels, logs and JSON. Without it, a
 // number unique to the pool stands in for the name in worker names.
 func WithName(name string) Option {
-	return func(s *settings) { s.Name = name }
+	return option(func(s *settings) { s.Name = name })
 }
 
 // WithLogger sets the logger the pool writes to: panics that nobody receives
 // and [Pool.DumpStats]. The default is [slog.Default] at the time of [New].
 // A nil logger makes New fail.
 func WithLogger(l *slog.Logger) Option {
-	return func(s *settings) {
+	return option(func(s *settings) {
 		if l == nil {
 			optionErr(s, errors.New("threadpool: WithLogger: nil logger"))
 			return
 		}
 		s.Logger = l
-	}
+	})
 }
 
 // optionErr records the first bad option value; New returns it.
@@ -75,14 +90,14 @@ const (
 // it is full. The default is an unbounded backlog, as in Twisted. A limit
 // below 1 or an unknown policy makes New fail.
 func WithQueueLimit(limit int, policy OverflowPolicy) Option {
-	return func(s *settings) {
+	return option(func(s *settings) {
 		if limit < 1 || policy > RunInCaller {
 			optionErr(s, errors.New("threadpool: WithQueueLimit: the limit must be at least 1 and the policy Block, Reject or RunInCaller"))
 			return
 		}
 		s.QueueLimit = limit
 		s.QueuePolicy = team.Policy(policy)
-	}
+	})
 }
 
 // WithIdleTimeout makes workers above the minimum exit once they have been
@@ -92,11 +107,11 @@ func WithQueueLimit(limit int, policy OverflowPolicy) Option {
 // worker is idle. The default (and 0) keeps idle workers until they are
 // stopped, as in Twisted. A negative d makes New fail.
 func WithIdleTimeout(d time.Duration) Option {
-	return func(s *settings) {
+	return option(func(s *settings) {
 		if d < 0 {
 			optionErr(s, errors.New("threadpool: WithIdleTimeout: negative duration"))
 			return
 		}
 		s.IdleTimeout = d
-	}
+	})
 }

@@ -28,7 +28,7 @@ import (
 // whole. [ThreadInfo].ThreadID is the thread's id (gettid). On other
 // systems the thread is locked but not named, and ThreadID is 0.
 func WithOSThreads() Option {
-	return func(s *settings) { s.OSThreads = true }
+	return option(func(s *settings) { s.OSThreads = true })
 }
 
 // WithWorkerInit runs init on each worker's goroutine before its first
@@ -53,7 +53,7 @@ func WithOSThreads() Option {
 // and Shutdown still return. If init returns an error, the pool does not
 // call the cleanup it returned.
 func WithWorkerInit(init func(info ThreadInfo) (cleanup func(), err error)) Option {
-	return func(s *settings) {
+	return option(func(s *settings) {
 		if init == nil {
 			optionErr(s, errors.New("threadpool: WithWorkerInit: nil function"))
 			return
@@ -61,7 +61,7 @@ func WithWorkerInit(init func(info ThreadInfo) (cleanup func(), err error)) Opti
 		s.Init = func(ti team.ThreadInfo) (func(), error) {
 			return init(ThreadInfo{Name: ti.Name, Busy: ti.Busy, ThreadID: ti.TID})
 		}
-	}
+	})
 }
 
 // hookFault logs the failure of a worker's init hook or cleanup.

@@ -37,10 +37,10 @@ func New(min, max int, opts ...Option) (*Pool, error) {
 	}
 	s := settings{Logger: slog.Default()}
 	for _, opt := range opts {
-		if opt == nil {
-			return nil, errors.New("threadpool: New: nil Option")
+		if opt.apply == nil {
+			return nil, errors.New("threadpool: New: zero Option (make Options with the With functions)")
 		}
-		opt(&s)
+		opt.apply(&s)
 	}
 	if s.OptionErr != nil {
 		return nil, s.OptionErr

@@ -43,11 +43,11 @@ type Workers struct {
 // option): test code passes constants.
 func New(min, max int, opts ...threadpool.Option) (*threadpool.Pool, *Workers) {
 	m := &team.Memory{}
-	memory := threadpool.Option(func(c *team.Config) {
+	memory := team.MakeOption(func(c *team.Config) {
 		c.NewExecutor = m.Factory()
 		c.Synchronous = true
 		c.Step = m.RunOne
-	})
+	}).(threadpool.Option)
 	p, err := threadpool.New(min, max, append(opts[:len(opts):len(opts)], memory)...)
 	if err != nil {
 		panic(err)

@@ -34,6 +34,11 @@ const (
 	RunInCaller
 )
 
+// MakeOption makes a threadpool.Option (returned as any) that applies f to
+// the Config. The root package sets it at initialisation; threadpooltest
+// uses it for the settings no exported option reaches.
+var MakeOption func(f func(*Config)) any
+
 // Config is everything a Team is built from. It is set before the team is
 // used; only Name and Label change later (under mu, on a pool that is not
 // started).
