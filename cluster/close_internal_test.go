@@ -5,8 +5,6 @@ import (
 	"errors"
 	"testing"
 	"time"
-
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K1, end to end: a result that arrives after Close (which has failed the
@@ -19,16 +17,7 @@ func TestResultAfterCloseCounted(t *testing.T) {
 		t.Run(map[bool]string{false: "stored", true: "ephemeral"}[ephemeral], func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			s, err := natsembed.Start(natsembed.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Shutdown()
-			nc, err := s.Connect()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
+			nc := inProcess(t)
 			r := NewRegistry()
 			started, release := make(chan struct{}, 1), make(chan struct{})
 			hold := Register(r, "hold", func(ctx context.Context, n int) (int, error) {

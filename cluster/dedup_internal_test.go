@@ -7,23 +7,12 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nuid"
-
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K10: a publish retried with the same task id (as after a lost
 // acknowledgement) stores the task once.
 func TestPublishRetryStoresOnce(t *testing.T) {
-	s, err := natsembed.Start(natsembed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown()
-	nc, err := s.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := inProcess(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	c, err := NewClient(ctx, nc)

@@ -23,16 +23,7 @@ import (
 func TestDeliveryAccountedInOneStep(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	s, err := natsembed.Start(natsembed.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Shutdown()
-	nc, err := s.Connect()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := inProcess(t)
 	r := NewRegistry()
 	release := []chan struct{}{nil, make(chan struct{}), make(chan struct{})}
 	started := make(chan int, 4)
