@@ -127,9 +127,11 @@
 //
 // Results and acks (K12): the worker stores the result (a publish with
 // PubAck, dedup id "r-" and the task id, so a re-run within two minutes is
-// stored once) and only then acks the task, synchronously (the server confirms
-// the ack, so a stopped worker's tasks have left the stream when Stop
-// returns; a lost ack only causes a redelivery). If it cannot store the result it
+// stored once) and only then acks the task. The ack is fire and forget while
+// the worker runs (a lost ack only causes a redelivery, whose result is
+// dropped as a duplicate) and confirmed by the server while it stops, so the
+// tasks a Stop waited for have left the stream when it returns. If it cannot
+// store the result it
 // keeps the task (heartbeating) and retries with backoff for
 // WithResultStoreBound (default max(4×AckWait, 10 s)), then hands it back with
 // a Nak. Unknown handlers and undecodable arguments are results too, acked and

@@ -315,16 +315,24 @@ func (w *Worker) finish(j *job, res any, err error) {
 	w.dropLocked(j)
 	w.pullMerge = false
 	w.topUpLocked()
+	stopping := w.state != stateStarted
 	w.mu.Unlock()
-	if stored {
-		// A synchronous ack: when Stop returns, its tasks are gone from the
-		// stream. A lost ack only means a redelivery (K1), whose result the
-		// results stream de-duplicates.
+	switch {
+	case !stored:
+		w.ackMsg(j.msg, ackNak)
+	case stopping:
+		// A stop waits for this task: ack it synchronously, so that when
+		// Stop returns the tasks it waited for are gone from the stream.
 		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
 		w.nc.RequestWithContext(ctx, j.msg.Reply, ackAck)
 		cancel()
-	} else {
-		w.ackMsg(j.msg, ackNak)
+	default:
+		// Fire and forget, as the other acknowledgements: waiting for the
+		// server's reply would cost it a message and hold the pool slot for
+		// a round trip. A lost ack only means a redelivery (K1), whose
+		// result is dropped as a duplicate (and, stored, de-duplicated by
+		// the results stream); Stop flushes the connection.
+		w.ackMsg(j.msg, ackAck)
 	}
 }
 
