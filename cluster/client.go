@@ -20,6 +20,7 @@ import (
 type Client struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
+	pub  *publisher // stores the tasks
 	cfg  config
 	subj subjects
 	id   string
@@ -74,7 +75,11 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...Option) (*Client, err
 	if c.tasks, c.results, c.cons, err = ensureAll(ctx, js, cfg); err != nil {
 		return nil, err
 	}
+	if c.pub, err = newPublisher(nc); err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
 	if c.advSub, err = nc.Subscribe(advisorySubject(c.subj.tasksStream()), c.onAdvisory); err != nil {
+		c.pub.close()
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if cfg.ephemeral {
@@ -86,6 +91,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...Option) (*Client, err
 		err = c.consumeResults(ctx)
 	}
 	if err != nil {
+		c.pub.close()
 		c.advSub.Unsubscribe()
 		if c.replySub != nil {
 			c.replySub.Unsubscribe()
@@ -212,6 +218,7 @@ func (c *Client) Close() error {
 	if testHookClosing != nil {
 		testHookClosing(c)
 	}
+	c.pub.close()
 	c.advSub.Unsubscribe()
 	if c.replySub != nil {
 		c.replySub.Unsubscribe()

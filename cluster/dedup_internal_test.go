@@ -30,7 +30,7 @@ func TestPublishRetryStoresOnce(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a1.Sequence != a2.Sequence || a1.Duplicate || !a2.Duplicate {
+	if a1.seq != a2.seq || a1.duplicate || !a2.duplicate {
 		t.Fatalf("acks %+v and %+v", a1, a2)
 	}
 	info, err := c.tasks.Info(ctx)

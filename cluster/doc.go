@@ -52,8 +52,11 @@
 // the connection's MaxPayload with headers: ErrBadArgument, nothing published;
 // K3) and publish with the task id as dedup id, retrying for up to 15 s with
 // the same id, so a retry after a lost acknowledgement stores the task once
-// (K10). They return once the server has stored the task; Submit then returns
-// the core's *threadpool.Future, already resolved if the task was not stored.
+// (K10). The PubAcks come back on one subscription of the client's own (an
+// _INBOX subject with a token per publish), read without a JSON decode when
+// they are plain. They return once the server has stored the task; Submit
+// then returns the core's *threadpool.Future, already resolved if the task
+// was not stored.
 // Execution is at-least-once; each Future resolves exactly once: a result for
 // a task that is not pending (resolved already, or after Close) is dropped and
 // counted in Stats.DuplicateResults (K1).

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/nats-io/nuid"
 	"github.com/twisted-go/threadpool"
 )
@@ -129,8 +128,8 @@ func (c *Client) submit(ctx context.Context, name string, data []byte, p *pendin
 	}
 	c.mu.Lock()
 	if c.pending[id] == p { // still pending: not resolved, not closed
-		p.seq = ack.Sequence
-		c.bySeq[ack.Sequence] = id
+		p.seq = ack.seq
+		c.bySeq[ack.seq] = id
 		if ctx.Done() != nil {
 			p.stop = context.AfterFunc(ctx, func() { c.cancel(id, ctx) })
 		}
@@ -139,19 +138,19 @@ func (c *Client) submit(ctx context.Context, name string, data []byte, p *pendin
 	return nil
 }
 
-// publish stores msg, retrying with the same dedup id for publishBound.
-func (c *Client) publish(msg *nats.Msg, id string) (*jetstream.PubAck, error) {
+// publish stores msg (which carries id as its dedup id), retrying for
+// publishBound: a retry after a lost PubAck stores it once (K10).
+func (c *Client) publish(msg *nats.Msg, id string) (pubAck, error) {
 	deadline := time.Now().Add(publishBound)
 	backoff := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), c.cfg.publishWait)
-		ack, err := c.js.PublishMsg(ctx, msg, jetstream.WithMsgID(id))
-		cancel()
+		ack, err := c.pub.store(msg, c.cfg.publishWait)
 		if err == nil {
 			return ack, nil
 		}
-		if time.Now().Add(backoff).After(deadline) || errors.Is(err, nats.ErrConnectionClosed) {
-			return nil, err
+		if time.Now().Add(backoff).After(deadline) || errors.Is(err, nats.ErrConnectionClosed) ||
+			errors.Is(err, errPublisherClosed) {
+			return pubAck{}, err
 		}
 		time.Sleep(backoff) // bounded retry of a failed publish, not synchronisation
 		backoff = min(2*backoff, time.Second)
