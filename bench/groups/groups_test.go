@@ -1,4 +1,4 @@
-// Package groups measures task groups (issue 18): batches of tiny tasks,
+// Package groups measures task groups: batches of tiny tasks,
 // each waited for together, through groups on one shared threadpool
 // against an errgroup or a conc pool made per batch, at the same total
 // concurrency; and a recursive fan-out.

@@ -1,7 +1,7 @@
 package main
 
 // The cluster scenarios: the pool across processes on NATS JetStream
-// (module cluster, issue 14). The bench process runs an embedded NATS server
+// (module cluster). The bench process runs an embedded NATS server
 // (natsembed, on a loopback port) and the submitting Client; the workers are
 // this binary re-executed (-cluster-worker URL), one cluster.Worker each.
 //

@@ -18,8 +18,9 @@ import (
 // (the single-machine report) keeps it.
 const clusterMarker = "<!-- cluster section: written by bench -cluster-report; see run.sh CLUSTER= -->"
 
-// Targets of issue 14, read from its probe (ephemeral results, 3 worker
-// processes, on 2 cores); stored results are to reach at least half of them.
+// The cluster's speed targets, read from a probe made before the module
+// was written (ephemeral results, 3 worker processes, on 2 cores); stored
+// results are to reach at least half of them.
 const (
 	targetExactTput    = 10_000.0 // tasks/s, exact pull
 	targetPrefetchTput = 45_000.0 // tasks/s, prefetch 100
@@ -27,8 +28,8 @@ const (
 	targetP99          = 0.76     // ms
 )
 
-// groupsMarker starts the task groups section of RESULTS.md (issue 18),
-// written by hand from the testing.B benchmarks of bench/groups. It runs to
+// groupsMarker starts the task groups section of RESULTS.md, written by
+// hand from the testing.B benchmarks of bench/groups. It runs to
 // the cluster section; both reports keep it.
 const groupsMarker = "<!-- groups section: from bench/groups (go test -bench), kept by both reports -->"
 
@@ -125,7 +126,7 @@ func writeClusterReport(in, out, note, command string) error {
 	}
 
 	var b strings.Builder
-	b.WriteString(clusterMarker + "\n\n## Across machines: the cluster module (issue 14)\n\n")
+	b.WriteString(clusterMarker + "\n\n## Across machines: the cluster module\n\n")
 	if note != "" {
 		fmt.Fprintf(&b, "> %s\n\n", note)
 	}
@@ -157,8 +158,8 @@ func writeClusterReport(in, out, note, command string) error {
 		slots, thousands(clusterTasks), clusterSubmitters, thousands(clusterSamples))
 
 	// Targets.
-	b.WriteString("### Targets of issue 14 on this run\n\n" +
-		"The issue's probe: ephemeral results, 3 worker processes, 2 cores: about 10,000 tasks/s in exact mode, " +
+	b.WriteString("### The cluster's speed targets on this run\n\n" +
+		"From a probe made before the module was written: ephemeral results, 3 worker processes, 2 cores: about 10,000 tasks/s in exact mode, " +
 		"45,000 with a prefetch of 100, a round trip of 0.41 ms p50 / 0.76 ms p99; stored results within half of that " +
 		"(at least half the throughput, at most twice the round trip).\n\n" +
 		"| target | figures (medians) | met |\n|---|---|---|\n")

@@ -233,9 +233,9 @@ func medianRun(rs []Result, f func(Result) float64) Result {
 	return s[len(s)/2]
 }
 
-// targets checks the targets of issue 5 on these runs.
+// targets checks the single-machine speed and memory targets on these runs.
 func targets(b *strings.Builder, groups []*group) {
-	b.WriteString("## Targets of issue 5 on this run\n\n| target | figures (medians) | met |\n|---|---|---|\n")
+	b.WriteString("## Targets on this run\n\n| target | figures (medians) | met |\n|---|---|---|\n")
 	row := func(target, figs string, ok bool, known bool) {
 		v := "no"
 		switch {
