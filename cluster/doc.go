@@ -40,9 +40,9 @@
 // p.reply.<client id>), Tp-Deadline (the Submit ctx's deadline, RFC 3339 with
 // nanoseconds) and Tp-No-Result (CallInThread). A result is published on
 // p.result.<client id> (stored) or on the Tp-Reply subject (ephemeral) with
-// the headers Nats-Msg-Id ("r-" and the task id), Tp-Task, Tp-Status (ok,
-// error, panic, unknown, badarg, deadline, canceled, exhausted) and Tp-Worker;
-// its data is the JSON result, or {"message": ..., "stack": ...}. Other
+// the headers Nats-Msg-Id ("r-" and the task id; stored results only),
+// Tp-Task, Tp-Status (ok, error, panic, unknown, badarg, deadline, canceled,
+// exhausted) and Tp-Worker; its data is the JSON result, or {"message": ..., "stack": ...}. Other
 // subjects: p.cancel (cancel notices, data = task id) and p.stats (the workers'
 // stats endpoint).
 //

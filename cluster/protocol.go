@@ -108,10 +108,13 @@ func parseTask(h nats.Header) (taskInfo, error) {
 	return t, nil
 }
 
-// resultMsg builds the result of task t as a message to subject.
-func resultMsg(subject, taskID, status, worker string, data []byte) *nats.Msg {
+// resultMsg builds the result of task t as a message to subject; stored, it
+// carries the dedup id "r-" and the task id (a plain message has no use for one).
+func resultMsg(subject, taskID, status, worker string, data []byte, stored bool) *nats.Msg {
 	m := nats.NewMsg(subject)
-	m.Header.Set(hdrMsgID, "r-"+taskID)
+	if stored {
+		m.Header.Set(hdrMsgID, "r-"+taskID)
+	}
 	m.Header.Set(hdrTask, taskID)
 	m.Header.Set(hdrStatus, status)
 	m.Header.Set(hdrWorker, worker)

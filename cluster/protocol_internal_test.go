@@ -126,10 +126,10 @@ func TestResultDeduplication(t *testing.T) {
 	var got []byte
 	c.pending["t1"] = &pendingTask{handler: "h", seq: 7, resolve: func(d []byte, err error) { resolved++; got = d }}
 	c.bySeq[7] = "t1"
-	h := resultMsg("p.result.c", "t1", statusOK, "w", []byte("42")).Header
+	h := resultMsg("p.result.c", "t1", statusOK, "w", []byte("42"), true).Header
 	c.onResult(h, []byte("42"))
 	c.onResult(h, []byte("43"))
-	c.onResult(resultMsg("p.result.c", "nope", statusOK, "w", nil).Header, nil)
+	c.onResult(resultMsg("p.result.c", "nope", statusOK, "w", nil, false).Header, nil)
 	if resolved != 1 || string(got) != "42" || c.dups != 2 || len(c.bySeq) != 0 {
 		t.Fatalf("resolved %d with %s, dups %d, bySeq %v", resolved, got, c.dups, c.bySeq)
 	}

@@ -361,10 +361,10 @@ func classify(res any, err error) (string, []byte) {
 // whether the task may be acked.
 func (w *Worker) sendResult(j *job, status string, data []byte) bool {
 	if j.info.reply != "" {
-		m := resultMsg(j.info.reply, j.info.id, status, w.name, data)
+		m := resultMsg(j.info.reply, j.info.id, status, w.name, data, false)
 		return w.nc.PublishMsg(m) == nil
 	}
-	m := resultMsg(w.subj.result(j.info.client), j.info.id, status, w.name, data)
+	m := resultMsg(w.subj.result(j.info.client), j.info.id, status, w.name, data, true)
 	deadline := time.Now().Add(w.cfg.storeBound)
 	backoff := 50 * time.Millisecond
 	for {

@@ -19,6 +19,7 @@
 //	threadpool_tasks_failed_total           counter    tasks that returned an error, panicked or called Goexit
 //	threadpool_tasks_canceled_total         counter    accepted tasks that never ran
 //	threadpool_tasks_rejected_total         counter    submissions refused (stopped pool, full backlog under Reject)
+//	threadpool_worker_init_failures_total   counter    workers whose init hook (WithWorkerInit) failed (Stats.InitFailed)
 //	threadpool_queue_tasks                  gauge      tasks accepted and not yet handed to a worker
 //	threadpool_workers{state="busy|idle"}   gauge      live workers running a task, and idle ones
 //	threadpool_workers_min                  gauge      the pool's minimum size
@@ -136,6 +137,7 @@ type Collector struct {
 	name    string
 
 	submitted, completed, failed, canceled, rejected *prometheus.Desc
+	initFailed                                       *prometheus.Desc
 	queue, workers, min, max, peak                   *prometheus.Desc
 	wait, run                                        *prometheus.Desc
 }
@@ -153,18 +155,19 @@ func NewCollector(pool Source, timings *Timings) *Collector {
 	}
 	return &Collector{
 		pool: pool, timings: timings, name: name,
-		submitted: desc("threadpool_tasks_submitted_total", "Tasks accepted by the pool."),
-		completed: desc("threadpool_tasks_completed_total", "Tasks that ran and succeeded, their callback too."),
-		failed:    desc("threadpool_tasks_failed_total", "Tasks that returned an error, panicked or called runtime.Goexit, or whose callback panicked."),
-		canceled:  desc("threadpool_tasks_canceled_total", "Accepted tasks that never ran: their context ended, or a stop dropped them."),
-		rejected:  desc("threadpool_tasks_rejected_total", "Submissions refused: the pool was stopped, or its bounded backlog full under the Reject policy."),
-		queue:     desc("threadpool_queue_tasks", "Tasks accepted and not yet handed to a worker."),
-		workers:   desc("threadpool_workers", "Live workers, by state: busy (running a task) or idle.", "state"),
-		min:       desc("threadpool_workers_min", "The pool's minimum number of workers."),
-		max:       desc("threadpool_workers_max", "The pool's maximum number of workers."),
-		peak:      desc("threadpool_workers_peak", "The most workers alive at once since the pool was made."),
-		wait:      desc("threadpool_task_wait_seconds", waitHelp),
-		run:       desc("threadpool_task_run_seconds", runHelp),
+		submitted:  desc("threadpool_tasks_submitted_total", "Tasks accepted by the pool."),
+		completed:  desc("threadpool_tasks_completed_total", "Tasks that ran and succeeded, their callback too."),
+		failed:     desc("threadpool_tasks_failed_total", "Tasks that returned an error, panicked or called runtime.Goexit, or whose callback panicked."),
+		canceled:   desc("threadpool_tasks_canceled_total", "Accepted tasks that never ran: their context ended, or a stop dropped them."),
+		rejected:   desc("threadpool_tasks_rejected_total", "Submissions refused: the pool was stopped, or its bounded backlog full under the Reject policy."),
+		initFailed: desc("threadpool_worker_init_failures_total", "Workers whose init hook failed: it returned an error, panicked or called runtime.Goexit, and the worker never ran a task."),
+		queue:      desc("threadpool_queue_tasks", "Tasks accepted and not yet handed to a worker."),
+		workers:    desc("threadpool_workers", "Live workers, by state: busy (running a task) or idle.", "state"),
+		min:        desc("threadpool_workers_min", "The pool's minimum number of workers."),
+		max:        desc("threadpool_workers_max", "The pool's maximum number of workers."),
+		peak:       desc("threadpool_workers_peak", "The most workers alive at once since the pool was made."),
+		wait:       desc("threadpool_task_wait_seconds", waitHelp),
+		run:        desc("threadpool_task_run_seconds", runHelp),
 	}
 }
 
@@ -172,7 +175,7 @@ func NewCollector(pool Source, timings *Timings) *Collector {
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.submitted, c.completed, c.failed, c.canceled, c.rejected,
-		c.queue, c.workers, c.min, c.max, c.peak,
+		c.initFailed, c.queue, c.workers, c.min, c.max, c.peak,
 	} {
 		ch <- d
 	}
@@ -197,6 +200,7 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.failed, s.Failed)
 	counter(c.canceled, s.Canceled)
 	counter(c.rejected, s.Rejected)
+	counter(c.initFailed, s.InitFailed)
 	gauge(c.queue, s.Queued)
 	gauge(c.workers, s.Working, "busy")
 	gauge(c.workers, s.Waiters, "idle")

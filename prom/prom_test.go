@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 var counterNames = []string{
 	"threadpool_tasks_submitted_total", "threadpool_tasks_completed_total",
 	"threadpool_tasks_failed_total", "threadpool_tasks_canceled_total",
-	"threadpool_tasks_rejected_total",
+	"threadpool_tasks_rejected_total", "threadpool_worker_init_failures_total",
 }
 
 var gaugeNames = []string{
@@ -36,17 +37,76 @@ var gaugeNames = []string{
 	"threadpool_workers_max", "threadpool_workers_peak",
 }
 
+// failingInit returns the options that give a pool a worker init hook
+// failing its first n calls (then succeeding), and a logger that discards
+// every record but the pool's reports of those failures: awaitInitFailures
+// waits for them. The pool reports a failure once it has counted it in
+// Stats.InitFailed.
+func failingInit(n int) ([]threadpool.Option, <-chan struct{}) {
+	var calls atomic.Int64
+	reported := make(chan struct{}, n)
+	return []threadpool.Option{
+		threadpool.WithLogger(slog.New(initFailures(reported))),
+		threadpool.WithWorkerInit(func(threadpool.ThreadInfo) (func(), error) {
+			if calls.Add(1) <= int64(n) {
+				return nil, errors.New("init failed")
+			}
+			return nil, nil
+		}),
+	}, reported
+}
+
+// awaitInitFailures waits, 10 s at most, for n reports from failingInit.
+func awaitInitFailures(t *testing.T, reported <-chan struct{}, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for i := range n {
+		select {
+		case <-reported:
+		case <-timeout:
+			t.Fatalf("%d of %d worker init failures reported in 10 s", i, n)
+		}
+	}
+}
+
+// initFailures is a slog.Handler that signals each worker init failure
+// logged, and discards every other record.
+type initFailures chan<- struct{}
+
+func (h initFailures) Enabled(context.Context, slog.Level) bool { return true }
+func (h initFailures) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "threadpool: worker init failed" {
+		select {
+		case h <- struct{}{}:
+		default: // more failures than the hook makes: awaitInitFailures tells
+		}
+	}
+	return nil
+}
+func (h initFailures) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h initFailures) WithGroup(string) slog.Handler      { return h }
+
 // busyPool returns a stopped pool named name that has seen every outcome:
-// completed, failed (error and panic), canceled (StopNow), rejected.
+// completed, failed (error and panic), canceled (StopNow), rejected; and
+// two workers whose init hook failed.
 func busyPool(t *testing.T, name string, opts ...threadpool.Option) *threadpool.Pool {
 	t.Helper()
-	opts = append(opts, threadpool.WithName(name), threadpool.WithLogger(discard()))
+	initOpts, initFailed := failingInit(2)
+	opts = append(append(opts, threadpool.WithName(name)), initOpts...)
 	p, err := threadpool.New(1, 2, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Start(); err != nil {
+	if err := p.Start(); err != nil { // its one worker's init fails
 		t.Fatal(err)
+	}
+	awaitInitFailures(t, initFailed, 1)
+	if err := p.StartAWorker(); err != nil { // and so does this one's
+		t.Fatal(err)
+	}
+	awaitInitFailures(t, initFailed, 1)
+	if s := p.Stats(); s.InitFailed != 2 || s.Workers != 0 {
+		t.Fatalf("after two failed inits: %+v", s)
 	}
 	var wg sync.WaitGroup
 	for i := range 10 {
@@ -103,6 +163,7 @@ func expected(name string, s threadpool.Stats) string {
 	counter("threadpool_tasks_failed_total", "Tasks that returned an error, panicked or called runtime.Goexit, or whose callback panicked.", s.Failed)
 	counter("threadpool_tasks_canceled_total", "Accepted tasks that never ran: their context ended, or a stop dropped them.", s.Canceled)
 	counter("threadpool_tasks_rejected_total", "Submissions refused: the pool was stopped, or its bounded backlog full under the Reject policy.", s.Rejected)
+	counter("threadpool_worker_init_failures_total", "Workers whose init hook failed: it returned an error, panicked or called runtime.Goexit, and the worker never ran a task.", s.InitFailed)
 	gauge("threadpool_queue_tasks", "Tasks accepted and not yet handed to a worker.", s.Queued)
 	fmt.Fprintf(&b, "# HELP threadpool_workers Live workers, by state: busy (running a task) or idle.\n# TYPE threadpool_workers gauge\n")
 	fmt.Fprintf(&b, "threadpool_workers{pool=%q,state=\"busy\"} %d\nthreadpool_workers{pool=%q,state=\"idle\"} %d\n", name, s.Working, name, s.Waiters)
@@ -117,7 +178,7 @@ func TestCollectorEqualsStats(t *testing.T) {
 	timings := prom.NewTimings()
 	p := busyPool(t, "db", threadpool.WithObserver(timings.Observe))
 	s := p.Stats()
-	if s.Completed != 10 || s.Failed != 3 || s.Canceled != 3 || s.Rejected != 1 || s.Submitted != 16 {
+	if s.Completed != 10 || s.Failed != 3 || s.Canceled != 3 || s.Rejected != 1 || s.Submitted != 16 || s.InitFailed != 2 {
 		t.Fatalf("the scenario went otherwise: %+v", s)
 	}
 	c := prom.NewCollector(p, timings)
@@ -131,8 +192,8 @@ func TestCollectorEqualsStats(t *testing.T) {
 			t.Errorf("histogram holds %d tasks, want %d", got, want)
 		}
 	}
-	if n := testutil.CollectAndCount(c); n != 13 {
-		t.Errorf("%d metrics, want 13", n)
+	if n := testutil.CollectAndCount(c); n != 14 {
+		t.Errorf("%d metrics, want 14", n)
 	}
 }
 
@@ -254,14 +315,22 @@ func TestSeveralPools(t *testing.T) {
 // names and values are the pool's, while it runs.
 func TestScrapeOverHTTP(t *testing.T) {
 	timings := prom.NewTimings()
-	p, err := threadpool.New(2, 4, threadpool.WithName("web"), threadpool.WithObserver(timings.Observe))
+	initOpts, initFailed := failingInit(3)
+	opts := append([]threadpool.Option{threadpool.WithName("web"), threadpool.WithObserver(timings.Observe)}, initOpts...)
+	p, err := threadpool.New(2, 4, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Start(); err != nil {
+	if err := p.Start(); err != nil { // the inits of its two workers fail
 		t.Fatal(err)
 	}
 	defer func() { _ = p.Stop() }()
+	awaitInitFailures(t, initFailed, 2)
+	if err := p.StartAWorker(); err != nil { // and this one's
+		t.Fatal(err)
+	}
+	awaitInitFailures(t, initFailed, 1)
+	// Then inits succeed: the submissions below start workers again.
 	gate := make(chan struct{})
 	var release sync.Once
 	defer release.Do(func() { close(gate) })
@@ -293,7 +362,7 @@ func TestScrapeOverHTTP(t *testing.T) {
 	url := "http://" + ln.Addr().String() + "/metrics"
 
 	s := p.Stats()
-	if s.Queued != 7 || s.Working != 4 || s.Submitted != 11 {
+	if s.Queued != 7 || s.Working != 4 || s.Submitted != 11 || s.InitFailed != 3 {
 		t.Fatalf("the scenario went otherwise: %+v", s)
 	}
 	names := append(append([]string{}, counterNames...), gaugeNames...)
@@ -324,6 +393,7 @@ func TestScrapeOverHTTP(t *testing.T) {
 		`threadpool_task_run_seconds_count{pool="web"} 11`,
 		`threadpool_task_run_seconds_bucket{pool="web",le="0.0001"}`,
 		`threadpool_task_run_seconds_bucket{pool="web",le="60"} 11`,
+		`threadpool_worker_init_failures_total{pool="web"} 3`,
 	} {
 		if !strings.Contains(body.String(), want) {
 			t.Errorf("the scrape lacks %q:\n%s", want, body.String())
@@ -340,8 +410,6 @@ func readAll(t *testing.T, resp *http.Response) string {
 	return string(b)
 }
 
-func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
-
 // fixed is a Source that is not a Pool (as a cluster.Worker is not).
 type fixed struct{ s threadpool.Stats }
 
@@ -351,7 +419,7 @@ func (f fixed) Stats() threadpool.Stats { return f.s }
 // Anything with a name and a pool's Stats can be collected.
 func TestCollectorOfAnySource(t *testing.T) {
 	s := threadpool.Stats{Min: 1, Max: 8, Started: true, Workers: 5, Working: 3, Waiters: 2, Queued: 4,
-		PeakWorkers: 6, Submitted: 20, Completed: 10, Failed: 2, Canceled: 1, Rejected: 3}
+		PeakWorkers: 6, Submitted: 20, Completed: 10, Failed: 2, Canceled: 1, Rejected: 3, InitFailed: 7}
 	c := prom.NewCollector(fixed{s}, nil)
 	names := append(append([]string{}, counterNames...), gaugeNames...)
 	if err := testutil.CollectAndCompare(c, strings.NewReader(expected("machine-1", s)), names...); err != nil {
