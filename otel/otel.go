@@ -20,6 +20,7 @@
 //	threadpool.task.failed         Int64ObservableCounter        {task}    tasks that returned an error, panicked or called Goexit
 //	threadpool.task.canceled       Int64ObservableCounter        {task}    accepted tasks that never ran
 //	threadpool.task.rejected       Int64ObservableCounter        {task}    submissions refused
+//	threadpool.worker.init.failed  Int64ObservableCounter        {worker}  workers whose init hook (WithWorkerInit) failed (Stats.InitFailed)
 //	threadpool.queue.size          Int64ObservableUpDownCounter  {task}    tasks accepted and not yet handed to a worker
 //	threadpool.worker.count        Int64ObservableUpDownCounter  {worker}  live workers, state=busy|idle
 //	threadpool.worker.limit        Int64ObservableUpDownCounter  {worker}  the pool's sizes, limit=min|max
@@ -125,8 +126,8 @@ func Register(meter metric.Meter, pool Source, timings *Timings) (*Registration,
 		return nil, errors.New("threadpool/otel: Register: nil pool")
 	}
 	var errs []error
-	counter := func(name, desc string) metric.Int64ObservableCounter {
-		c, err := meter.Int64ObservableCounter(name, metric.WithUnit("{task}"), metric.WithDescription(desc))
+	counter := func(name, unit, desc string) metric.Int64ObservableCounter {
+		c, err := meter.Int64ObservableCounter(name, metric.WithUnit(unit), metric.WithDescription(desc))
 		errs = append(errs, err)
 		return c
 	}
@@ -135,11 +136,12 @@ func Register(meter metric.Meter, pool Source, timings *Timings) (*Registration,
 		errs = append(errs, err)
 		return c
 	}
-	submitted := counter("threadpool.task.submitted", "Tasks accepted by the pool.")
-	completed := counter("threadpool.task.completed", "Tasks that ran and succeeded, their callback too.")
-	failed := counter("threadpool.task.failed", "Tasks that returned an error, panicked or called runtime.Goexit, or whose callback panicked.")
-	canceled := counter("threadpool.task.canceled", "Accepted tasks that never ran: their context ended, or a stop dropped them.")
-	rejected := counter("threadpool.task.rejected", "Submissions refused: the pool was stopped, or its bounded backlog full under the Reject policy.")
+	submitted := counter("threadpool.task.submitted", "{task}", "Tasks accepted by the pool.")
+	completed := counter("threadpool.task.completed", "{task}", "Tasks that ran and succeeded, their callback too.")
+	failed := counter("threadpool.task.failed", "{task}", "Tasks that returned an error, panicked or called runtime.Goexit, or whose callback panicked.")
+	canceled := counter("threadpool.task.canceled", "{task}", "Accepted tasks that never ran: their context ended, or a stop dropped them.")
+	rejected := counter("threadpool.task.rejected", "{task}", "Submissions refused: the pool was stopped, or its bounded backlog full under the Reject policy.")
+	initFailed := counter("threadpool.worker.init.failed", "{worker}", "Workers whose init hook failed: it returned an error, panicked or called runtime.Goexit, and the worker never ran a task.")
 	queue := updown("threadpool.queue.size", "{task}", "Tasks accepted and not yet handed to a worker.")
 	workers := updown("threadpool.worker.count", "{worker}", "Live workers, by state: busy (running a task) or idle.")
 	limit := updown("threadpool.worker.limit", "{worker}", "The pool's minimum and maximum number of workers.")
@@ -163,6 +165,7 @@ func Register(meter metric.Meter, pool Source, timings *Timings) (*Registration,
 		o.ObserveInt64(failed, int64(s.Failed), all)
 		o.ObserveInt64(canceled, int64(s.Canceled), all)
 		o.ObserveInt64(rejected, int64(s.Rejected), all)
+		o.ObserveInt64(initFailed, int64(s.InitFailed), all)
 		o.ObserveInt64(queue, int64(s.Queued), all)
 		o.ObserveInt64(workers, int64(s.Working), busy)
 		o.ObserveInt64(workers, int64(s.Waiters), idle)
@@ -170,7 +173,7 @@ func Register(meter metric.Meter, pool Source, timings *Timings) (*Registration,
 		o.ObserveInt64(limit, int64(s.Max), hi)
 		o.ObserveInt64(peak, int64(s.PeakWorkers), all)
 		return nil
-	}, submitted, completed, failed, canceled, rejected, queue, workers, limit, peak)
+	}, submitted, completed, failed, canceled, rejected, initFailed, queue, workers, limit, peak)
 	if err != nil {
 		return nil, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,17 +69,76 @@ func put[V any](into map[string]map[string]V, name string, attrs attribute.Set, 
 	into[name][string(attrs.Encoded(attribute.DefaultEncoder()))] = v
 }
 
+// failingInit returns the options that give a pool a worker init hook
+// failing its first n calls (then succeeding), and a logger that discards
+// every record but the pool's reports of those failures: awaitInitFailures
+// waits for them. The pool reports a failure once it has counted it in
+// Stats.InitFailed.
+func failingInit(n int) ([]threadpool.Option, <-chan struct{}) {
+	var calls atomic.Int64
+	reported := make(chan struct{}, n)
+	return []threadpool.Option{
+		threadpool.WithLogger(slog.New(initFailures(reported))),
+		threadpool.WithWorkerInit(func(threadpool.ThreadInfo) (func(), error) {
+			if calls.Add(1) <= int64(n) {
+				return nil, errors.New("init failed")
+			}
+			return nil, nil
+		}),
+	}, reported
+}
+
+// awaitInitFailures waits, 10 s at most, for n reports from failingInit.
+func awaitInitFailures(t *testing.T, reported <-chan struct{}, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for i := range n {
+		select {
+		case <-reported:
+		case <-timeout:
+			t.Fatalf("%d of %d worker init failures reported in 10 s", i, n)
+		}
+	}
+}
+
+// initFailures is a slog.Handler that signals each worker init failure
+// logged, and discards every other record.
+type initFailures chan<- struct{}
+
+func (h initFailures) Enabled(context.Context, slog.Level) bool { return true }
+func (h initFailures) Handle(_ context.Context, r slog.Record) error {
+	if r.Message == "threadpool: worker init failed" {
+		select {
+		case h <- struct{}{}:
+		default: // more failures than the hook makes: the counts tell
+		}
+	}
+	return nil
+}
+func (h initFailures) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h initFailures) WithGroup(string) slog.Handler      { return h }
+
 // stoppedPool returns a stopped pool named name that has seen every
-// outcome: 8 completed, 3 failed, 3 canceled, 1 rejected.
+// outcome: 10 completed, 3 failed, 3 canceled, 1 rejected; and 2 workers
+// whose init hook failed.
 func stoppedPool(t *testing.T, name string, opts ...threadpool.Option) *threadpool.Pool {
 	t.Helper()
-	opts = append(opts, threadpool.WithName(name), threadpool.WithLogger(slog.New(slog.DiscardHandler)))
+	initOpts, initFailed := failingInit(2)
+	opts = append(append(opts, threadpool.WithName(name)), initOpts...)
 	p, err := threadpool.New(1, 2, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Start(); err != nil {
+	if err := p.Start(); err != nil { // its one worker's init fails
 		t.Fatal(err)
+	}
+	awaitInitFailures(t, initFailed, 1)
+	if err := p.StartAWorker(); err != nil { // and so does this one's
+		t.Fatal(err)
+	}
+	awaitInitFailures(t, initFailed, 1)
+	if s := p.Stats(); s.InitFailed != 2 || s.Workers != 0 {
+		t.Fatalf("after two failed inits: %+v", s)
 	}
 	var futs []*threadpool.Future[int]
 	for i := range 10 {
@@ -134,20 +194,21 @@ func TestRegisterEqualsStats(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := p.Stats()
-	if s.Completed != 10 || s.Failed != 3 || s.Canceled != 3 || s.Rejected != 1 || s.Submitted != 16 {
+	if s.Completed != 10 || s.Failed != 3 || s.Canceled != 3 || s.Rejected != 1 || s.Submitted != 16 || s.InitFailed != 2 {
 		t.Fatalf("the scenario went otherwise: %+v", s)
 	}
 	ints, hists := collect(t, reader)
 	want := map[string]map[string]int64{
-		"threadpool.task.submitted": {"pool=db": int64(s.Submitted)},
-		"threadpool.task.completed": {"pool=db": int64(s.Completed)},
-		"threadpool.task.failed":    {"pool=db": int64(s.Failed)},
-		"threadpool.task.canceled":  {"pool=db": int64(s.Canceled)},
-		"threadpool.task.rejected":  {"pool=db": int64(s.Rejected)},
-		"threadpool.queue.size":     {"pool=db": 0},
-		"threadpool.worker.count":   {"pool=db,state=busy": 0, "pool=db,state=idle": 0},
-		"threadpool.worker.limit":   {"limit=min,pool=db": 1, "limit=max,pool=db": 2},
-		"threadpool.worker.peak":    {"pool=db": 2},
+		"threadpool.task.submitted":     {"pool=db": int64(s.Submitted)},
+		"threadpool.task.completed":     {"pool=db": int64(s.Completed)},
+		"threadpool.task.failed":        {"pool=db": int64(s.Failed)},
+		"threadpool.task.canceled":      {"pool=db": int64(s.Canceled)},
+		"threadpool.task.rejected":      {"pool=db": int64(s.Rejected)},
+		"threadpool.worker.init.failed": {"pool=db": 2},
+		"threadpool.queue.size":         {"pool=db": 0},
+		"threadpool.worker.count":       {"pool=db,state=busy": 0, "pool=db,state=idle": 0},
+		"threadpool.worker.limit":       {"limit=min,pool=db": 1, "limit=max,pool=db": 2},
+		"threadpool.worker.peak":        {"pool=db": 2},
 	}
 	checkInts(t, ints, want)
 	for _, name := range []string{"threadpool.task.wait.duration", "threadpool.task.run.duration"} {
@@ -252,6 +313,12 @@ func TestRegisterWhileRunning(t *testing.T) {
 	}
 	if sub := get("threadpool.task.submitted", "pool=other"); sub != 16 {
 		t.Errorf("the other pool: submitted %d, want 16", sub)
+	}
+	if web, other := get("threadpool.worker.init.failed", "pool=web"), get("threadpool.worker.init.failed", "pool=other"); web != 0 || other != 2 {
+		t.Errorf("init failures: web %d, other %d; want 0, 2", web, other)
+	}
+	if _, ok := ints["threadpool.worker.init.failed"]["pool=web"]; !ok {
+		t.Error("no init failures reported for web: want a 0")
 	}
 	close(gate)
 	if err := p.Stop(); err != nil {
