@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"github.com/twisted-go/threadpool"
 )
 
@@ -368,16 +367,15 @@ func (w *Worker) sendResult(j *job, status string, data []byte) bool {
 	deadline := time.Now().Add(w.cfg.storeBound)
 	backoff := 50 * time.Millisecond
 	for {
-		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
-		_, err := w.js.PublishMsg(ctx, m, jetstream.WithMsgID("r-"+j.info.id))
-		cancel()
+		_, err := w.pub.store(m, w.cfg.publishWait) // m carries the dedup id "r-" and the task id
 		if err == nil {
 			return true
 		}
-		if time.Now().Add(backoff).After(deadline) || w.nc.IsClosed() {
+		left := time.Until(deadline)
+		if left <= 0 || w.nc.IsClosed() || errors.Is(err, errPublisherClosed) {
 			return false
 		}
-		t := time.NewTimer(backoff)
+		t := time.NewTimer(min(backoff, left)) // the last try at the bound
 		select {
 		case <-t.C:
 		case <-w.hardStop:

@@ -148,11 +148,11 @@ func (c *Client) publish(msg *nats.Msg, id string) (pubAck, error) {
 		if err == nil {
 			return ack, nil
 		}
-		if time.Now().Add(backoff).After(deadline) || errors.Is(err, nats.ErrConnectionClosed) ||
-			errors.Is(err, errPublisherClosed) {
+		left := time.Until(deadline)
+		if left <= 0 || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, errPublisherClosed) {
 			return pubAck{}, err
 		}
-		time.Sleep(backoff) // bounded retry of a failed publish, not synchronisation
+		time.Sleep(min(backoff, left)) // bounded retry of a failed publish (the last at the bound), not synchronisation
 		backoff = min(2*backoff, time.Second)
 	}
 }

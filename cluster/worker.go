@@ -25,6 +25,7 @@ import (
 type Worker struct {
 	nc   *nats.Conn
 	js   jetstream.JetStream
+	pub  *publisher // stores results; made by Start, closed by the stop
 	reg  *Registry
 	cfg  config
 	subj subjects
@@ -164,6 +165,10 @@ func (w *Worker) Start() error {
 	// what it receives, so no limit of the connection's is needed.
 	pullSub.SetPendingLimits(-1, -1)
 	w.subs = append(w.subs, pullSub)
+	if w.pub, err = newPublisher(w.nc); err != nil {
+		w.unsubscribe()
+		return fmt.Errorf("cluster: %w", err)
+	}
 	if w.svc, err = w.addService(); err != nil {
 		w.unsubscribe()
 		return err
@@ -190,9 +195,14 @@ func (w *Worker) Start() error {
 	return nil
 }
 
+// unsubscribe ends the worker's subscriptions and its publisher (a result
+// still waiting for its PubAck then fails, and its task is handed back).
 func (w *Worker) unsubscribe() {
 	for _, s := range w.subs {
 		s.Unsubscribe()
+	}
+	if w.pub != nil {
+		w.pub.close()
 	}
 }
 
