@@ -223,7 +223,7 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 		t.counts.Canceled++
 		t.checkDoneLocked()
 	}
-	t.unlock()
+	t.settleAndUnlock()
 }
 
 // popLocked takes the oldest task still waiting.
@@ -240,7 +240,7 @@ func (t *Team) popLocked() (Task, bool) {
 			if wt, ok := t.watches[seq]; ok {
 				delete(t.watches, seq)
 				if wt.stop != nil {
-					t.stops = append(t.stops, wt.stop) // called by unlock: it calls into the context
+					t.stops = append(t.stops, wt.stop) // settleAndUnlock calls it: it calls into the context
 				}
 			}
 		}

@@ -103,7 +103,7 @@ func (t *Team) finishHelped(st *held, goexited bool) {
 	t.suspended--
 	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
-	t.unlock()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 

@@ -119,5 +119,5 @@ func (t *Team) expire(seq uint64) {
 		t.armIdleLocked()
 	}
 	t.checkDoneLocked()
-	t.unlock()
+	t.settleAndUnlock()
 }

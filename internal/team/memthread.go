@@ -59,7 +59,7 @@ func (e *memExec) initFailed(task Task, f Fault) {
 	m.mu.Unlock()
 	t.mu.Lock()
 	t.failedLocked(e.w, task)
-	t.unlock()
+	t.settleAndUnlock()
 	t.report(f)
 }
 

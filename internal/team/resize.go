@@ -8,7 +8,7 @@ import "fmt"
 // Start fails with an error wrapping ErrStopped.
 func (t *Team) Start() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateRunning:
 		return nil
@@ -45,7 +45,7 @@ func (t *Team) growLocked() {
 // to the new capacity at once; the team grows to min.
 func (t *Team) Adjust(lo, hi int) {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	t.min, t.max = lo, hi
 	if t.state != stateRunning && t.state != stateStopping {
 		return
@@ -67,7 +67,7 @@ func (t *Team) Adjust(lo, hi int) {
 // it does nothing. It returns ErrStopped once a stop has begun.
 func (t *Team) StartAWorker() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateStopping, stateStopped:
 		return ErrStopped
@@ -90,7 +90,7 @@ func (t *Team) StartAWorker() error {
 // could pay them. It returns ErrStopped once a stop has begun.
 func (t *Team) StopAWorker() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateStopping, stateStopped:
 		return ErrStopped

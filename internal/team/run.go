@@ -110,7 +110,7 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		// record is not touched (it is seldom in cache when a task ends in
 		// a pool of many workers).
 		st.task, _ = t.popLocked()
-		t.unlock()
+		t.settleAndUnlock()
 		t.observeEnded(st)
 		return
 	}
@@ -122,7 +122,7 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	}
 	t.recycleLocked(w)
 	t.checkDoneLocked()
-	t.unlock()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 
@@ -226,7 +226,7 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.countLocked(st.out)
 	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
-	t.unlock()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 

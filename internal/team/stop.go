@@ -37,7 +37,7 @@ func (s Stopping) Wait(abort <-chan struct{}) bool {
 // has nothing to wait for.
 func (t *Team) Stop(now bool) Stopping {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	var s Stopping
 	switch t.state {
 	case stateStopped:
@@ -70,7 +70,7 @@ func (t *Team) Stop(now bool) Stopping {
 }
 
 // cancelBacklogLocked drops every waiting task, to be reported with err
-// after unlock, and returns how many it dropped.
+// by settleAndUnlock, and returns how many it dropped.
 func (t *Team) cancelBacklogLocked(err error) int {
 	n := 0
 	for {

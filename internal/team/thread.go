@@ -145,7 +145,7 @@ func (th *thread) fail(w *Worker, st *held, f Fault) {
 		t.mu.Lock()
 	}
 	t.failedLocked(w, task)
-	t.unlock()
+	t.settleAndUnlock()
 	t.report(f)
 }
 
@@ -196,7 +196,7 @@ func (t *Team) initOK() {
 	if t.stalled {
 		t.drainLocked()
 	}
-	t.unlock()
+	t.settleAndUnlock()
 }
 
 // liveLocked reports whether w is in the live list (not told to quit).
@@ -376,6 +376,6 @@ func (th *thread) helperFailed(st *held, f Fault) {
 	t.suspended--
 	t.requeueLocked(task)
 	t.checkDoneLocked()
-	t.unlock()
+	t.settleAndUnlock()
 	t.report(f)
 }

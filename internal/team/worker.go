@@ -343,5 +343,5 @@ func (t *Team) Exited(w *Worker) {
 	t.mu.Lock()
 	t.exiting--
 	t.checkDoneLocked()
-	t.unlock()
+	t.settleAndUnlock()
 }
