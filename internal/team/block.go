@@ -156,7 +156,7 @@ func (t *Team) admitLocked() (settled *blocked) {
 	var last *blocked
 	var at instant // read at most once, for the accepted tasks' timed records
 	read := false
-	for b := t.blocked.head; b != nil && (refuse || !t.fullLocked()); b = b.next {
+	for b := t.blocked.head; b != nil && (refuse || !t.isFullLocked()); b = b.next {
 		if refuse {
 			t.counts.Rejected++
 			b.err = ErrStopped

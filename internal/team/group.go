@@ -132,7 +132,7 @@ func (g *Group) Submit(task Task) error {
 		return nil
 	}
 	g.active++ // reserved: Wait does not return while it is being placed
-	if t.fullLocked() {
+	if t.isFullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
 			t.counts.Rejected++

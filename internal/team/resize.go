@@ -31,7 +31,7 @@ const growBatch = 256
 // and Stats for the whole growth, and it stops if a stop begins meanwhile.
 func (t *Team) growLocked() {
 	for n := 1; t.state == stateRunning && t.workersLocked() < t.min; n++ {
-		t.idleLocked(t.newWorkerLocked())
+		t.pushIdleLocked(t.newWorkerLocked())
 		if n%growBatch == 0 {
 			t.mu.Unlock()
 			t.mu.Lock()
@@ -81,7 +81,7 @@ func (t *Team) StartAWorker() error {
 	if t.workersLocked() >= t.max {
 		return nil
 	}
-	t.idleLocked(t.newWorkerLocked())
+	t.pushIdleLocked(t.newWorkerLocked())
 	return nil
 }
 

@@ -105,7 +105,7 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		t.leaveGroupLocked(st, true) // its next task, if any, goes to w through the backlog
 	}
 	st.stage = stageIdle
-	if t.direct && !st.dead && t.continueLocked() {
+	if t.direct && !st.dead && t.shouldContinueLocked() {
 		// w stays busy with its next task: no count changes, and w's own
 		// record is not touched (it is seldom in cache when a task ends in
 		// a pool of many workers).
@@ -241,10 +241,10 @@ func (t *Team) countLocked(out Outcome) {
 	}
 }
 
-// continueLocked reports whether a busy worker whose task has just ended
-// takes the oldest backlogged task next: what recycleLocked would decide
-// for it, without counting it free first.
-func (t *Team) continueLocked() bool {
+// shouldContinueLocked reports whether a busy worker whose task has just
+// ended takes the oldest backlogged task next: what recycleLocked would
+// decide for it, without counting it free first. It changes nothing.
+func (t *Team) shouldContinueLocked() bool {
 	return t.queued > 0 && t.workersLocked() <= t.max &&
 		(t.state == stateRunning || t.state == stateStopping)
 }
@@ -257,7 +257,7 @@ func (t *Team) continueLocked() bool {
 // In order: a worker above max quits (this also pays one shrink request);
 // else it takes the oldest backlogged task; else it pays a shrink request by
 // quitting; else, during a stop, it quits; else it waits for work. (finish
-// decides the second case itself for a direct worker: continueLocked.)
+// decides the second case itself for a direct worker: shouldContinueLocked.)
 func (t *Team) recycleLocked(w *Worker) {
 	quit := func() {
 		if w != nil {
@@ -285,6 +285,6 @@ func (t *Team) recycleLocked(w *Worker) {
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
-		t.idleLocked(w)
+		t.pushIdleLocked(w)
 	}
 }

@@ -305,12 +305,13 @@ func (t *Team) newWorkerLocked() *Worker {
 
 // handLocked gives task to w, which is not busy and not idle.
 func (t *Team) handLocked(w *Worker, task Task) {
-	t.busyLocked(w)
+	t.markBusyLocked(w)
 	w.handOver(task)
 }
 
-// busyLocked counts w, which is neither busy nor idle, as busy.
-func (t *Team) busyLocked(w *Worker) {
+// markBusyLocked counts w, which is neither busy nor idle, as busy, and
+// raises the peak if need be.
+func (t *Team) markBusyLocked(w *Worker) {
 	w.busy = true
 	t.busy++
 	if n := t.workersLocked(); n > t.peak {
