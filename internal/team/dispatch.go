@@ -221,7 +221,7 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 		delete(t.watches, seq) // it has fired
 		t.queued--
 		t.counts.Canceled++
-		t.checkDoneLocked()
+		t.endStopIfDrainedLocked()
 	}
 	t.settleAndUnlock()
 }

@@ -289,7 +289,7 @@ func (g *Group) Cancel(err error) {
 	}
 	g.seqs = g.seqs[:0]
 	g.signalLocked()
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 	t.settleAndUnlock()
 }
 

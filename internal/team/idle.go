@@ -121,6 +121,6 @@ func (t *Team) expire(seq uint64) {
 		}
 		t.armIdleLocked()
 	}
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 	t.settleAndUnlock()
 }

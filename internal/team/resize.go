@@ -60,7 +60,7 @@ func (t *Team) Adjust(lo, hi int) {
 	t.armIdleLocked() // a lower min lets idle workers time out again
 	// Shrink requests may not take the team below the new floor.
 	t.pendingShrink = min(t.pendingShrink, max(0, t.workersLocked()-t.min), t.busy)
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 }
 
 // StartAWorker adds one idle worker if the team is running below max; else

@@ -98,7 +98,7 @@ func (t *Team) run(st *held) {
 // released: a Goexit there finds st idle, with the next task in hand.
 func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	st.obs.stop()
-	t.ended(st, goexited)
+	t.settleOutcome(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
 	if st.mem != nil {
@@ -121,7 +121,7 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		w = nil
 	}
 	t.recycleLocked(w)
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 	t.settleAndUnlock()
 	t.observeEnded(st)
 }
@@ -145,10 +145,11 @@ func (t *Team) observeEnded(st *held) {
 	}
 }
 
-// ended settles how the task in hand ended, before it is counted: a task
-// that ended its goroutine failed, and a fire-and-forget task's fault is
-// reported (once: st moves on before the user code that reports it runs).
-func (t *Team) ended(st *held, goexited bool) {
+// settleOutcome settles how the task in hand ended, before it is counted:
+// a task that ended its goroutine failed, and a fire-and-forget task's
+// fault is reported to Config.Fault, user code (once: st moves on before
+// the user code that reports it runs).
+func (t *Team) settleOutcome(st *held, goexited bool) {
 	if goexited {
 		st.out = Failed
 	}
@@ -219,7 +220,7 @@ func (t *Team) runInCaller(task Task) error {
 // finishInCaller is finish for a task run in the caller.
 func (t *Team) finishInCaller(st *held, goexited bool) {
 	st.obs.stop()
-	t.ended(st, goexited)
+	t.settleOutcome(st, goexited)
 	t.mu.Lock()
 	t.counts.Submitted++
 	t.counts.CallerRan++

@@ -143,7 +143,7 @@ func (e *goroutine) loop(c *crew, st held) {
 		t.run(&st)
 		t.finish(w, &st, false)
 		if th != nil {
-			th.check()
+			th.exitIfUnlocked()
 		}
 		// st.task is the next task, or the zero Task: an idle worker keeps
 		// no reference to the tasks it ran.
@@ -343,6 +343,6 @@ func (t *Team) forgetLocked(w *Worker) {
 func (t *Team) Exited(w *Worker) {
 	t.mu.Lock()
 	t.exiting--
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 	t.settleAndUnlock()
 }
