@@ -17,6 +17,7 @@ func (t *Team) Start() error {
 	}
 	t.state = stateRunning
 	t.crew = new(crew)
+	t.readProcsLocked()
 	t.drainLocked()
 	t.growLocked()
 	return nil

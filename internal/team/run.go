@@ -231,14 +231,19 @@ func (t *Team) finishInCaller(st *held, goexited bool) {
 	t.observeEnded(st)
 }
 
+// countLocked counts a task that has ended with out. Every procsEvery
+// tasks of one outcome, it reads GOMAXPROCS again (lock.go).
 func (t *Team) countLocked(out Outcome) {
+	n := &t.counts.Canceled
 	switch out {
 	case Completed:
-		t.counts.Completed++
+		n = &t.counts.Completed
 	case Failed:
-		t.counts.Failed++
-	default:
-		t.counts.Canceled++
+		n = &t.counts.Failed
+	}
+	*n++
+	if *n%procsEvery == 0 {
+		t.readProcsLocked()
 	}
 }
 

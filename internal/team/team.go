@@ -13,7 +13,6 @@ package team
 
 import (
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -129,8 +128,8 @@ type Team struct {
 	mu            sync.Mutex
 	_             [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
 	state         state               // guarded by mu
-	spin          bool                // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
 	direct        bool                // read-only; the workers are Goroutines, which run what Run returns
+	spin          atomic.Bool         // written under mu, read without it: GOMAXPROCS > 1 when last read, so lock may spin
 	busy          int                 // guarded by mu; workers running a task and its callback
 	queued        int                 // guarded by mu; backlog slots not dropped
 	min, max      int                 // guarded by mu
@@ -156,7 +155,7 @@ type Team struct {
 	parked        int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
 	suspended     int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
 
-	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
+	crowd   int                     // guarded by mu; crowdFactor × GOMAXPROCS when last read
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
 	spare   atomic.Pointer[blocked] // a blocked record to reuse, taken and given back without mu (block.go)
 
@@ -179,6 +178,8 @@ type Team struct {
 	stalled    bool   // guarded by mu; an init hook failed since the backlog was last drained
 	failRun    int    // guarded by mu; init hooks failed in a row
 	initFailed uint64 // guarded by mu; workers whose init hook failed
+
+	pinned bool // guarded by mu; tests only: spin and crowd were set by hand (pinProcs), not read again
 }
 
 // note is a task to report as never run, with the error to report: its
@@ -227,8 +228,8 @@ func New(lo, hi int, cfg Config) *Team {
 	if cfg.Fault == nil {
 		cfg.Fault = func(Fault) {}
 	}
-	procs := runtime.GOMAXPROCS(0)
-	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct}
+	t.readProcsLocked() // nobody else has t yet
 	if cfg.OSThreads || cfg.Init != nil {
 		t.threaded = true
 		t.backlog.first = 1 << 40 // room for pushFront below it (thread.go)
