@@ -6,16 +6,16 @@ import "context"
 //
 // A submitter that finds the bounded backlog full joins the queue t.blocked
 // and parks. Whoever makes room settles it without waking it first:
-// admitLocked, run by unlock at the end of every step that may pop or
-// drop backlogged tasks, accepts the oldest blocked submitters' tasks
+// admitLocked, run by settleAndUnlock at the end of every step that may pop
+// or drop backlogged tasks, accepts the oldest blocked submitters' tasks
 // while there is room, placing each as Submit would, and only then wakes
 // them. So a woken submitter returns at once instead of queueing again for
 // the mutex with the workers that made the room, and blocked submitters
 // are accepted in the order they blocked. The alternative, waking every
 // blocked submitter to try again, cost a wake-up, a new channel and a
 // contended lock per task in a steady stream, and let any of them take the
-// room. The wake-ups come after the mutex is released (unlock), as a Go
-// channel wakes a blocked sender after releasing its own lock. (Measured:
+// room. The wake-ups come after the mutex is released (settleAndUnlock), as
+// a Go channel wakes a blocked sender after releasing its own lock. (Measured:
 // docs/performance.md.)
 
 // blocked is one submitter waiting for backlog room. admitLocked fills in
@@ -28,7 +28,7 @@ type blocked struct {
 	seq   uint64        // else accepted into this backlog slot
 	err   error         // refused: ErrStopped
 	// next links the queue (waitq) while b waits, then, once settled, the
-	// ones settled in the same step, for unlock to wake after unlocking.
+	// ones settled in the same step, for settleAndUnlock to wake after unlocking.
 	next *blocked
 }
 
@@ -95,7 +95,7 @@ func (t *Team) block(task Task, ctx context.Context) error {
 			if g := groupOf(task); g != nil {
 				t.endLocked(g, false)
 			}
-			t.unlock()
+			t.settleAndUnlock()
 			t.release(b)
 			task, m := untime(task)
 			task.cancel(err)
@@ -149,14 +149,14 @@ func (t *Team) release(b *blocked) {
 // backlog has room, it accepts each one's task and places it as Submit
 // would; once a stop has begun, it refuses each one with ErrStopped
 // (counted Rejected). It returns the settled ones, still linked by next
-// in that order, for unlock to wake once the mutex is free: a woken
+// in that order, for settleAndUnlock to wake once the mutex is free: a woken
 // submitter does not then find it held.
 func (t *Team) admitLocked() (settled *blocked) {
 	refuse := t.state == stateStopping || t.state == stateStopped
 	var last *blocked
 	var at instant // read at most once, for the accepted tasks' timed records
 	read := false
-	for b := t.blocked.head; b != nil && (refuse || !t.fullLocked()); b = b.next {
+	for b := t.blocked.head; b != nil && (refuse || !t.isFullLocked()); b = b.next {
 		if refuse {
 			t.counts.Rejected++
 			b.err = ErrStopped

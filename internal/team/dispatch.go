@@ -40,7 +40,7 @@ func (t *Team) Submit(task Task) error {
 		// popIdleLocked disarms the timer): starting a goroutine costs
 		// far more than the checks on that way.
 		t.unlinkIdleLocked(w)
-		t.busyLocked(w)
+		t.markBusyLocked(w)
 		t.counts.Submitted++
 		t.mu.Unlock()
 		w.handOver(task)
@@ -59,7 +59,7 @@ func (t *Team) Submit(task Task) error {
 	if t.stalled {
 		t.drainLocked() // an init hook failed: try again (thread.go)
 	}
-	if t.fullLocked() {
+	if t.isFullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
 			t.counts.Rejected++
@@ -85,9 +85,9 @@ func (t *Team) Submit(task Task) error {
 	return nil
 }
 
-// fullLocked reports whether the bounded backlog has no room for one more.
-// Only a task that would wait counts against the bound.
-func (t *Team) fullLocked() bool {
+// isFullLocked reports whether the bounded backlog has no room for one
+// more. Only a task that would wait counts against the bound.
+func (t *Team) isFullLocked() bool {
 	if t.cfg.QueueLimit <= 0 || t.queued < t.cfg.QueueLimit {
 		return false
 	}
@@ -117,7 +117,7 @@ func (t *Team) dispatchLocked(task Task) (w *Worker, seq uint64) {
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
-		t.busyLocked(w)
+		t.markBusyLocked(w)
 		return w, 0
 	}
 	t.queued++
@@ -221,9 +221,9 @@ func (t *Team) dropWaiting(seq uint64, ctx context.Context) {
 		delete(t.watches, seq) // it has fired
 		t.queued--
 		t.counts.Canceled++
-		t.checkDoneLocked()
+		t.endStopIfDrainedLocked()
 	}
-	t.unlock()
+	t.settleAndUnlock()
 }
 
 // popLocked takes the oldest task still waiting.
@@ -240,7 +240,7 @@ func (t *Team) popLocked() (Task, bool) {
 			if wt, ok := t.watches[seq]; ok {
 				delete(t.watches, seq)
 				if wt.stop != nil {
-					t.stops = append(t.stops, wt.stop) // called by unlock: it calls into the context
+					t.stops = append(t.stops, wt.stop) // settleAndUnlock calls it: it calls into the context
 				}
 			}
 		}

@@ -122,7 +122,7 @@ func (g *Group) Submit(task Task) error {
 		t.counts.Submitted++
 		t.counts.Canceled++
 		t.noteDropLocked(task, g.canceled)
-		t.unlock()
+		t.settleAndUnlock()
 		return nil
 	case g.limit >= 0 && g.active >= g.limit:
 		t.counts.Submitted++
@@ -132,12 +132,12 @@ func (g *Group) Submit(task Task) error {
 		return nil
 	}
 	g.active++ // reserved: Wait does not return while it is being placed
-	if t.fullLocked() {
+	if t.isFullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
 			t.counts.Rejected++
 			g.unreserveLocked()
-			t.unlock()
+			t.settleAndUnlock()
 			return ErrQueueFull
 		case RunInCaller:
 			t.mu.Unlock()
@@ -147,7 +147,7 @@ func (g *Group) Submit(task Task) error {
 		if err != nil && !errors.Is(err, ErrCanceled) {
 			t.lock()
 			g.unreserveLocked() // refused: a stop began
-			t.unlock()
+			t.settleAndUnlock()
 		}
 		return err
 	}
@@ -156,7 +156,7 @@ func (g *Group) Submit(task Task) error {
 	if w == nil {
 		g.noteSeqLocked(seq)
 	}
-	t.unlock()
+	t.settleAndUnlock()
 	if w != nil {
 		// As in Team.Submit: the wake-up of a parked worker stays out of
 		// the critical section, and nothing else can hand w a task or
@@ -264,7 +264,7 @@ func (g *Group) SetLimit(n int) {
 	g.limit = n
 	g.releaseLocked(false)
 	g.signalLocked()
-	t.unlock()
+	t.settleAndUnlock()
 }
 
 // Cancel drops g's tasks that have not started, parked or in the backlog,
@@ -289,8 +289,8 @@ func (g *Group) Cancel(err error) {
 	}
 	g.seqs = g.seqs[:0]
 	g.signalLocked()
-	t.checkDoneLocked()
-	t.unlock()
+	t.endStopIfDrainedLocked()
+	t.settleAndUnlock()
 }
 
 // takeLocked takes the task of backlog slot seq, if it still waits there,

@@ -85,7 +85,7 @@ func (h *helper) loop() {
 		t.run(st)
 		t.finishHelped(st, false)
 		if th != nil {
-			th.check()
+			th.exitIfUnlocked()
 		}
 		st = nil
 		h.out <- struct{}{}
@@ -97,13 +97,13 @@ func (h *helper) loop() {
 // counted Queued meanwhile, takes its slot back.
 func (t *Team) finishHelped(st *held, goexited bool) {
 	st.obs.stop()
-	t.ended(st, goexited)
+	t.settleOutcome(st, goexited)
 	t.lock()
 	t.countLocked(st.out)
 	t.suspended--
 	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
-	t.unlock()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 

@@ -13,8 +13,11 @@ import "time"
 // workers): no timer runs, and no goroutine exists for it, while no worker
 // is idle.
 
-// idleLocked makes w, which is not busy, wait for work.
-func (t *Team) idleLocked(w *Worker) {
+// pushIdleLocked makes w, which is not busy, wait for work: it becomes the
+// newest idle worker (popIdleLocked takes it back), the peak is raised if
+// need be, and the idle timer is armed if some idle worker could now exit
+// (armIdleLocked).
+func (t *Team) pushIdleLocked(w *Worker) {
 	if t.cfg.IdleTimeout > 0 {
 		w.idleSince = time.Now()
 	}
@@ -118,6 +121,6 @@ func (t *Team) expire(seq uint64) {
 		}
 		t.armIdleLocked()
 	}
-	t.checkDoneLocked()
-	t.unlock()
+	t.endStopIfDrainedLocked()
+	t.settleAndUnlock()
 }

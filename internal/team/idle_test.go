@@ -38,14 +38,14 @@ func TestIdleListOrder(t *testing.T) {
 		}
 	}
 	for _, w := range ws {
-		tm.idleLocked(w)
+		tm.pushIdleLocked(w)
 	}
 	check(4, 3, 2, 1)
 	if w := tm.popIdleLocked(); w != ws[3] || w.newer != nil || w.older != nil {
 		t.Fatalf("popped %+v, want worker 4 unlinked", w)
 	}
 	check(3, 2, 1)
-	tm.idleLocked(ws[3])
+	tm.pushIdleLocked(ws[3])
 	check(4, 3, 2, 1)
 	if w := tm.popOldestIdleLocked(); w != ws[0] || w.newer != nil || w.older != nil {
 		t.Fatalf("popped %+v as the oldest, want worker 1 unlinked", w)
@@ -61,7 +61,7 @@ func TestIdleListOrder(t *testing.T) {
 		}
 	}
 	check()
-	tm.idleLocked(ws[0])
+	tm.pushIdleLocked(ws[0])
 	check(1)
 	if w := tm.popOldestIdleLocked(); w != ws[0] {
 		t.Fatalf("popped %+v as the oldest of one, want worker 1", w)
@@ -69,9 +69,9 @@ func TestIdleListOrder(t *testing.T) {
 	check()
 	// The newest was taken, leaving a stale newer link on the next one;
 	// pushing again and taking from the oldest end must not follow it.
-	tm.idleLocked(ws[0])
-	tm.idleLocked(ws[1])
-	tm.idleLocked(ws[2])
+	tm.pushIdleLocked(ws[0])
+	tm.pushIdleLocked(ws[1])
+	tm.pushIdleLocked(ws[2])
 	if w := tm.popIdleLocked(); w != ws[2] {
 		t.Fatalf("popped %+v, want worker 3", w)
 	}

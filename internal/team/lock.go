@@ -20,17 +20,43 @@ import "runtime"
 // The submitter does not yield: measured, that starves the pool of work
 // (it waits behind the workers it feeds). With a single processor spinning
 // cannot help (the holder is not running), so both go straight to Lock.
-// spin and crowd are computed from GOMAXPROCS when the team is made; a
-// GOMAXPROCS changed later only changes when this spins or yields, never
-// what the pool does.
+//
+// spin and crowd follow GOMAXPROCS, which can change while the program
+// runs (the runtime follows the CPU limit of a container since Go 1.25;
+// tests run with -cpu). Reading it takes a lock of the scheduler, so the
+// hot paths do not: the team reads it when it is made and when it starts,
+// and then, under mu, whenever the count of tasks ended with one outcome
+// (Completed, Failed or Canceled) reaches a multiple of procsEvery
+// (countLocked). Those counters are written as each task ends anyway, so
+// the check adds no field and no cache line to the path. A count, not the
+// slow points (a worker starting, parking, timing out), because the pool
+// where spinning matters most, saturated and of a fixed size, has none of
+// those. A stale value only changes when this spins or yields, for a few
+// thousand tasks at most, never what the pool does.
 //
 // This is tuning, not a guarantee; what it bought is in
 // docs/performance.md.
 
+// readProcsLocked sets spin and crowd from GOMAXPROCS, unless a test has
+// pinned them.
+func (t *Team) readProcsLocked() {
+	if t.pinned {
+		return
+	}
+	procs := runtime.GOMAXPROCS(0)
+	if spin := procs > 1; spin != t.spin.Load() {
+		t.spin.Store(spin)
+	}
+	if c := crowdFactor * procs; c != t.crowd {
+		t.crowd = c
+		t.setCrowdedLocked()
+	}
+}
+
 // lock acquires t.mu for a submitter. Submit tries TryLock once inline
 // first, so that taking a free mutex calls nothing.
 func (t *Team) lock() {
-	if t.spin && t.spinLock() {
+	if t.spin.Load() && t.spinLock() {
 		return
 	}
 	t.mu.Lock()
@@ -38,7 +64,7 @@ func (t *Team) lock() {
 
 // lockWorker acquires t.mu for a worker ending a task.
 func (t *Team) lockWorker() {
-	if t.spin {
+	if t.spin.Load() {
 		if t.spinLock() {
 			return
 		}
@@ -68,11 +94,12 @@ func (t *Team) spinLock() bool {
 }
 
 const (
-	cacheLine   = 64 // bytes; see Team.mu
-	spinTries   = 6  // TryLock attempts per round
-	spinPause   = 16 // pause loop iterations after the first failed attempt, doubling after each (496 in all)
-	yieldRounds = 50 // rounds of a crowded pool's worker before it parks after all
-	crowdFactor = 8  // a pool is crowded above this many workers per processor
+	cacheLine   = 64   // bytes; see Team.mu
+	spinTries   = 6    // TryLock attempts per round
+	spinPause   = 16   // pause loop iterations after the first failed attempt, doubling after each (496 in all)
+	yieldRounds = 50   // rounds of a crowded pool's worker before it parks after all
+	crowdFactor = 8    // a pool is crowded above this many workers per processor
+	procsEvery  = 1024 // tasks ended by workers between two reads of GOMAXPROCS
 )
 
 // pause busy-waits for n iterations of an empty loop (the compiler keeps

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestCrowdedWorkersLockByYielding(t *testing.T) {
 	const workers, submitters, perSubmitter = 64, 4, 5000
 	tm := New(0, workers, Config{})
-	tm.spin, tm.crowd = true, 8 // as on a machine with one processor per 8 of these workers
+	tm.pinProcs(true, 8) // as on a machine with one processor per 8 of these workers
 	if err := tm.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +73,7 @@ func TestCrowdedWorkersLockByYielding(t *testing.T) {
 // once the worker is blocked in Lock.
 func TestCrowdedWorkerParksAfterItsYieldRounds(t *testing.T) {
 	tm := New(0, 1, Config{})
-	tm.spin, tm.crowd = true, 0 // crowded from the first worker, whatever GOMAXPROCS is
+	tm.pinProcs(true, 0) // crowded from the first worker, whatever GOMAXPROCS is
 	if err := tm.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -101,6 +102,122 @@ func TestCrowdedWorkerParksAfterItsYieldRounds(t *testing.T) {
 	st.Wait(nil)
 	if s := tm.Snapshot(); s.Completed != 1 || s.Workers != 0 {
 		t.Fatalf("after the stop: %+v", s)
+	}
+}
+
+// pinProcs sets spin and crowd by hand, whatever GOMAXPROCS is, for good.
+func (t *Team) pinProcs(spin bool, crowd int) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.pinned = true
+	t.spin.Store(spin)
+	t.crowd = crowd
+	t.setCrowdedLocked()
+}
+
+// procsNow returns spin, crowd and crowded, read together.
+func (t *Team) procsNow() (spin bool, crowd int, crowded bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.spin.Load(), t.crowd, t.crowded.Load()
+}
+
+// spin and crowd follow a change of GOMAXPROCS at the documented point:
+// when the count of tasks ended with one outcome reaches a multiple of
+// procsEvery, and not before. Memory workers run each task on the test's
+// goroutine, so the point is exact.
+func TestSpinAndCrowdFollowGOMAXPROCS(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	m := &Memory{}
+	tm := New(0, 1, Config{NewExecutor: m.Factory(), Synchronous: true})
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	run := func(n int, task func()) {
+		t.Helper()
+		for range n {
+			if err := tm.Submit(FuncTask(task)); err != nil {
+				t.Fatal(err)
+			}
+			if !m.RunOne() {
+				t.Fatal("no task to run")
+			}
+		}
+	}
+	want := func(procs int) {
+		t.Helper()
+		spin, crowd, crowded := tm.procsNow()
+		if spin != (procs > 1) || crowd != crowdFactor*procs || crowded != (tm.Snapshot().Workers > crowd) {
+			t.Fatalf("spin %v, crowd %d, crowded %v; want those of GOMAXPROCS %d", spin, crowd, crowded, procs)
+		}
+	}
+	want(old)
+	for _, procs := range []int{1, 3, 2, 1} {
+		runtime.GOMAXPROCS(procs)
+		run(procsEvery-1, func() {}) // up to the task before the point
+		if procs != old {
+			want(old)
+		}
+		run(1, func() {})
+		want(procs)
+		old = procs
+	}
+	// Failed tasks are counted apart: their own count reaches the point.
+	runtime.GOMAXPROCS(2)
+	run(procsEvery-1, func() { panic("fails") })
+	want(1)
+	run(1, func() { panic("fails") })
+	want(2)
+	st := tm.Stop(false)
+	st.Wait(nil)
+}
+
+// On goroutine workers too, spin and crowd follow GOMAXPROCS once the
+// workers have ended procsEvery tasks, and a team started again reads it at
+// once.
+func TestSpinAndCrowdFollowGOMAXPROCSOnWorkers(t *testing.T) {
+	old := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	procs := 1
+	if old == 1 {
+		procs = 2
+	}
+	tm := New(0, 4, Config{})
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	runtime.GOMAXPROCS(procs)
+	for range procsEvery {
+		if err := tm.Submit(FuncTask(func() {})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopWithin(t, tm)
+	if s := tm.Snapshot(); s.Completed != procsEvery {
+		t.Fatalf("completed %d tasks, want %d", s.Completed, procsEvery)
+	}
+	if spin, crowd, _ := tm.procsNow(); spin != (procs > 1) || crowd != crowdFactor*procs {
+		t.Fatalf("after %d tasks: spin %v, crowd %d; want those of GOMAXPROCS %d", procsEvery, spin, crowd, procs)
+	}
+	runtime.GOMAXPROCS(old)
+	if err := tm.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if spin, crowd, _ := tm.procsNow(); spin != (old > 1) || crowd != crowdFactor*old {
+		t.Fatalf("after a restart: spin %v, crowd %d; want those of GOMAXPROCS %d", spin, crowd, old)
+	}
+	stopWithin(t, tm)
+}
+
+// stopWithin stops tm and waits for it, at most a minute.
+func stopWithin(t *testing.T, tm *Team) {
+	t.Helper()
+	abort := make(chan struct{})
+	timer := time.AfterFunc(time.Minute, func() { close(abort) })
+	defer timer.Stop()
+	if st := tm.Stop(false); !st.Wait(abort) {
+		t.Fatal("the team did not stop within a minute")
 	}
 }
 

@@ -45,7 +45,7 @@ func (e *memExec) setUp(task Task) bool {
 	e.m.mu.Lock()
 	e.hooks.cleanup = cleanup
 	e.m.mu.Unlock()
-	t.initOK()
+	t.unstall()
 	return true
 }
 
@@ -58,8 +58,8 @@ func (e *memExec) initFailed(task Task, f Fault) {
 	m.live--
 	m.mu.Unlock()
 	t.mu.Lock()
-	t.failedLocked(e.w, task)
-	t.unlock()
+	t.removeFailedLocked(e.w, task)
+	t.settleAndUnlock()
 	t.report(f)
 }
 

@@ -16,7 +16,7 @@ import (
 // accepted; run unwraps it, notes the start in the worker's held record,
 // and finish calls the observer after releasing the mutex, once the task
 // is counted. A task dropped from the backlog is observed with its
-// cancellation note, after the cancellation is delivered (afterUnlock).
+// cancellation note, after the cancellation is delivered (Team.deliver).
 //
 // The observer is user code. Each place that calls it takes the pending
 // observation off its record first, so a Goexit in the observer costs

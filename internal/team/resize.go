@@ -8,7 +8,7 @@ import "fmt"
 // Start fails with an error wrapping ErrStopped.
 func (t *Team) Start() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateRunning:
 		return nil
@@ -17,6 +17,7 @@ func (t *Team) Start() error {
 	}
 	t.state = stateRunning
 	t.crew = new(crew)
+	t.readProcsLocked()
 	t.drainLocked()
 	t.growLocked()
 	return nil
@@ -31,7 +32,7 @@ const growBatch = 256
 // and Stats for the whole growth, and it stops if a stop begins meanwhile.
 func (t *Team) growLocked() {
 	for n := 1; t.state == stateRunning && t.workersLocked() < t.min; n++ {
-		t.idleLocked(t.newWorkerLocked())
+		t.pushIdleLocked(t.newWorkerLocked())
 		if n%growBatch == 0 {
 			t.mu.Unlock()
 			t.mu.Lock()
@@ -45,7 +46,7 @@ func (t *Team) growLocked() {
 // to the new capacity at once; the team grows to min.
 func (t *Team) Adjust(lo, hi int) {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	t.min, t.max = lo, hi
 	if t.state != stateRunning && t.state != stateStopping {
 		return
@@ -60,14 +61,14 @@ func (t *Team) Adjust(lo, hi int) {
 	t.armIdleLocked() // a lower min lets idle workers time out again
 	// Shrink requests may not take the team below the new floor.
 	t.pendingShrink = min(t.pendingShrink, max(0, t.workersLocked()-t.min), t.busy)
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 }
 
 // StartAWorker adds one idle worker if the team is running below max; else
 // it does nothing. It returns ErrStopped once a stop has begun.
 func (t *Team) StartAWorker() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateStopping, stateStopped:
 		return ErrStopped
@@ -81,7 +82,7 @@ func (t *Team) StartAWorker() error {
 	if t.workersLocked() >= t.max {
 		return nil
 	}
-	t.idleLocked(t.newWorkerLocked())
+	t.pushIdleLocked(t.newWorkerLocked())
 	return nil
 }
 
@@ -90,7 +91,7 @@ func (t *Team) StartAWorker() error {
 // could pay them. It returns ErrStopped once a stop has begun.
 func (t *Team) StopAWorker() error {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	switch t.state {
 	case stateStopping, stateStopped:
 		return ErrStopped

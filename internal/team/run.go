@@ -98,19 +98,19 @@ func (t *Team) run(st *held) {
 // released: a Goexit there finds st idle, with the next task in hand.
 func (t *Team) finish(w *Worker, st *held, goexited bool) {
 	st.obs.stop()
-	t.ended(st, goexited)
+	t.settleOutcome(st, goexited)
 	t.lockWorker()
 	t.countLocked(st.out)
 	if st.mem != nil {
 		t.leaveGroupLocked(st, true) // its next task, if any, goes to w through the backlog
 	}
 	st.stage = stageIdle
-	if t.direct && !st.dead && t.continueLocked() {
+	if t.direct && !st.dead && t.shouldContinueLocked() {
 		// w stays busy with its next task: no count changes, and w's own
 		// record is not touched (it is seldom in cache when a task ends in
 		// a pool of many workers).
 		st.task, _ = t.popLocked()
-		t.unlock()
+		t.settleAndUnlock()
 		t.observeEnded(st)
 		return
 	}
@@ -121,8 +121,8 @@ func (t *Team) finish(w *Worker, st *held, goexited bool) {
 		w = nil
 	}
 	t.recycleLocked(w)
-	t.checkDoneLocked()
-	t.unlock()
+	t.endStopIfDrainedLocked()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 
@@ -145,10 +145,11 @@ func (t *Team) observeEnded(st *held) {
 	}
 }
 
-// ended settles how the task in hand ended, before it is counted: a task
-// that ended its goroutine failed, and a fire-and-forget task's fault is
-// reported (once: st moves on before the user code that reports it runs).
-func (t *Team) ended(st *held, goexited bool) {
+// settleOutcome settles how the task in hand ended, before it is counted:
+// a task that ended its goroutine failed, and a fire-and-forget task's
+// fault is reported to Config.Fault, user code (once: st moves on before
+// the user code that reports it runs).
+func (t *Team) settleOutcome(st *held, goexited bool) {
 	if goexited {
 		st.out = Failed
 	}
@@ -219,32 +220,37 @@ func (t *Team) runInCaller(task Task) error {
 // finishInCaller is finish for a task run in the caller.
 func (t *Team) finishInCaller(st *held, goexited bool) {
 	st.obs.stop()
-	t.ended(st, goexited)
+	t.settleOutcome(st, goexited)
 	t.mu.Lock()
 	t.counts.Submitted++
 	t.counts.CallerRan++
 	t.countLocked(st.out)
 	t.leaveGroupLocked(st, false)
 	st.stage = stageIdle
-	t.unlock()
+	t.settleAndUnlock()
 	t.observeEnded(st)
 }
 
+// countLocked counts a task that has ended with out. Every procsEvery
+// tasks of one outcome, it reads GOMAXPROCS again (lock.go).
 func (t *Team) countLocked(out Outcome) {
+	n := &t.counts.Canceled
 	switch out {
 	case Completed:
-		t.counts.Completed++
+		n = &t.counts.Completed
 	case Failed:
-		t.counts.Failed++
-	default:
-		t.counts.Canceled++
+		n = &t.counts.Failed
+	}
+	*n++
+	if *n%procsEvery == 0 {
+		t.readProcsLocked()
 	}
 }
 
-// continueLocked reports whether a busy worker whose task has just ended
-// takes the oldest backlogged task next: what recycleLocked would decide
-// for it, without counting it free first.
-func (t *Team) continueLocked() bool {
+// shouldContinueLocked reports whether a busy worker whose task has just
+// ended takes the oldest backlogged task next: what recycleLocked would
+// decide for it, without counting it free first. It changes nothing.
+func (t *Team) shouldContinueLocked() bool {
 	return t.queued > 0 && t.workersLocked() <= t.max &&
 		(t.state == stateRunning || t.state == stateStopping)
 }
@@ -257,7 +263,7 @@ func (t *Team) continueLocked() bool {
 // In order: a worker above max quits (this also pays one shrink request);
 // else it takes the oldest backlogged task; else it pays a shrink request by
 // quitting; else, during a stop, it quits; else it waits for work. (finish
-// decides the second case itself for a direct worker: continueLocked.)
+// decides the second case itself for a direct worker: shouldContinueLocked.)
 func (t *Team) recycleLocked(w *Worker) {
 	quit := func() {
 		if w != nil {
@@ -285,6 +291,6 @@ func (t *Team) recycleLocked(w *Worker) {
 		if w == nil {
 			w = t.newWorkerLocked()
 		}
-		t.idleLocked(w)
+		t.pushIdleLocked(w)
 	}
 }

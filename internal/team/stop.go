@@ -37,7 +37,7 @@ func (s Stopping) Wait(abort <-chan struct{}) bool {
 // has nothing to wait for.
 func (t *Team) Stop(now bool) Stopping {
 	t.mu.Lock()
-	defer t.unlock()
+	defer t.settleAndUnlock()
 	var s Stopping
 	switch t.state {
 	case stateStopped:
@@ -58,7 +58,7 @@ func (t *Team) Stop(now bool) Stopping {
 	if now {
 		s.Dropped = t.cancelBacklogLocked(ErrCanceled)
 	}
-	s.Dropped += t.checkDoneLocked()
+	s.Dropped += t.endStopIfDrainedLocked()
 	s.Workers = t.crew
 	if t.state == stateStopping {
 		s.Done = t.done
@@ -70,7 +70,7 @@ func (t *Team) Stop(now bool) Stopping {
 }
 
 // cancelBacklogLocked drops every waiting task, to be reported with err
-// after unlock, and returns how many it dropped.
+// by settleAndUnlock, and returns how many it dropped.
 func (t *Team) cancelBacklogLocked(err error) int {
 	n := 0
 	for {
@@ -84,10 +84,12 @@ func (t *Team) cancelBacklogLocked(err error) int {
 	}
 }
 
-// checkDoneLocked ends a stop whose drain is over. A backlog no worker can
-// ever reach (max is 0 and no worker is left) is canceled first; it returns
-// how many tasks that dropped.
-func (t *Team) checkDoneLocked() int {
+// endStopIfDrainedLocked ends a stop whose drain is over: the team is
+// then stopped and Stopping.Done closed. It does nothing unless a stop is
+// under way. A backlog that no worker is left to run is drained to new
+// workers, or canceled if none can start (max is 0, or init hooks keep
+// failing); it returns how many tasks that dropped.
+func (t *Team) endStopIfDrainedLocked() int {
 	if t.state != stateStopping {
 		return 0
 	}

@@ -7,13 +7,12 @@
 // one implementation, the in-memory executor of Memory another.
 //
 // No user code (task, callback, logger) ever runs while the mutex is held:
-// steps that must tell a user something queue it in t.notes, and unlock
-// delivers it after releasing the mutex.
+// steps that must tell a user something queue it in t.notes, and
+// settleAndUnlock delivers it after releasing the mutex.
 package team
 
 import (
 	"log/slog"
-	"runtime"
 	"runtime/debug"
 	"slices"
 	"sync"
@@ -129,8 +128,8 @@ type Team struct {
 	mu            sync.Mutex
 	_             [cacheLine - unsafe.Sizeof(sync.Mutex{})]byte
 	state         state               // guarded by mu
-	spin          bool                // read-only; GOMAXPROCS > 1 when the team was made, so lock may spin
 	direct        bool                // read-only; the workers are Goroutines, which run what Run returns
+	spin          atomic.Bool         // written under mu, read without it: GOMAXPROCS > 1 when last read, so lock may spin
 	busy          int                 // guarded by mu; workers running a task and its callback
 	queued        int                 // guarded by mu; backlog slots not dropped
 	min, max      int                 // guarded by mu
@@ -142,7 +141,7 @@ type Team struct {
 	counts        Counters            // guarded by mu
 	backlog       backlog             // guarded by mu
 	blocked       waitq               // guarded by mu; submitters waiting for backlog room, oldest first (block.go)
-	notes         []note              // guarded by mu; cancellations to deliver after unlock
+	notes         []note              // guarded by mu; cancellations that settleAndUnlock delivers
 	workers       []*Worker           // guarded by mu; live workers (idle or busy), for Threads
 	exiting       int                 // guarded by mu; told to quit, not yet exited
 	timer         *time.Timer         // guarded by mu; the idle timer, nil when not armed
@@ -152,11 +151,11 @@ type Team struct {
 	done          chan struct{}       // guarded by mu; closed when the current stop ends
 	crew          *crew               // guarded by mu; the worker goroutines of the current start
 	watches       map[uint64]watching // guarded by mu; backlog sequence number → its context watch
-	stops         []func() bool       // guarded by mu; context watches to unregister after unlock
+	stops         []func() bool       // guarded by mu; context watches that settleAndUnlock unregisters
 	parked        int                 // guarded by mu; group tasks waiting for their group's limit (group.go)
 	suspended     int                 // guarded by mu; tasks waiting in a group's Wait while their slot runs a helped task
 
-	crowd   int                     // read-only; crowdFactor × GOMAXPROCS when the team was made
+	crowd   int                     // guarded by mu; crowdFactor × GOMAXPROCS when last read
 	crowded atomic.Bool             // written under mu, read without it: more than crowd live workers
 	spare   atomic.Pointer[blocked] // a blocked record to reuse, taken and given back without mu (block.go)
 
@@ -179,6 +178,8 @@ type Team struct {
 	stalled    bool   // guarded by mu; an init hook failed since the backlog was last drained
 	failRun    int    // guarded by mu; init hooks failed in a row
 	initFailed uint64 // guarded by mu; workers whose init hook failed
+
+	pinned bool // guarded by mu; tests only: spin and crowd were set by hand (pinProcs), not read again
 }
 
 // note is a task to report as never run, with the error to report: its
@@ -192,8 +193,8 @@ type note struct {
 }
 
 // dropLocked queues the report of task, dropped from the backlog, for
-// afterUnlock, and counts it out of its group. A fire-and-forget task is
-// only reported to the observer.
+// settleAndUnlock to deliver, and counts it out of its group. A
+// fire-and-forget task is only reported to the observer.
 func (t *Team) dropLocked(task Task, err error) {
 	if g := groupOf(task); g != nil {
 		t.endLocked(g, false)
@@ -202,7 +203,7 @@ func (t *Team) dropLocked(task Task, err error) {
 }
 
 // noteDropLocked queues the report of task, which will never run, for
-// afterUnlock.
+// settleAndUnlock to deliver.
 func (t *Team) noteDropLocked(task Task, err error) {
 	task, m := untime(task)
 	n := note{err: err}
@@ -227,8 +228,8 @@ func New(lo, hi int, cfg Config) *Team {
 	if cfg.Fault == nil {
 		cfg.Fault = func(Fault) {}
 	}
-	procs := runtime.GOMAXPROCS(0)
-	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct, spin: procs > 1, crowd: crowdFactor * procs}
+	t := &Team{cfg: cfg, min: lo, max: hi, direct: direct}
+	t.readProcsLocked() // nobody else has t yet
 	if cfg.OSThreads || cfg.Init != nil {
 		t.threaded = true
 		t.backlog.first = 1 << 40 // room for pushFront below it (thread.go)
@@ -236,13 +237,16 @@ func New(lo, hi int, cfg Config) *Team {
 	return t
 }
 
-// unlock settles the submitters blocked for backlog room (admitLocked),
-// releases mu, then does what the locked steps left for after it: it wakes
-// the settled submitters, unregisters the context watches of tasks that
-// left the backlog and delivers cancellations. Every method that may pop or
-// drop backlogged tasks unlocks through it, so a blocked submitter is never
+// settleAndUnlock ends a step that may have made backlog room or dropped
+// tasks. With mu held, it settles the submitters blocked for backlog room
+// (admitLocked: admits their tasks while there is room, or refuses them
+// once a stop has begun); it releases mu; then it does what the locked
+// steps left for after it: it wakes the settled submitters and delivers
+// (deliver) the unregistering of the context watches of tasks that left
+// the backlog and the cancellations. Every method that may pop or drop
+// backlogged tasks unlocks through it, so a blocked submitter is never
 // left waiting while the backlog has room.
-func (t *Team) unlock() {
+func (t *Team) settleAndUnlock() {
 	var settled *blocked
 	if t.blocked.head != nil {
 		settled = t.admitLocked()
@@ -254,21 +258,21 @@ func (t *Team) unlock() {
 	t.mu.Unlock()
 	wake(settled)
 	if notes != nil || stops != nil {
-		t.afterUnlock(stops, notes)
+		t.deliver(stops, notes)
 	}
 }
 
-// afterUnlock calls the stop functions of context watches, then reports each
+// deliver calls the stop functions of context watches, then reports each
 // task of notes as never run, to its receiver and then to the observer
 // (Canceled, waited until now). All are user code: a stop or an observer
 // that panics is reported as a Fault, and a receiver's panic is its Job's
 // to recover. If one ends the goroutine (runtime.Goexit), the rest still
 // run as it unwinds: each is taken off its list before it is called.
-func (t *Team) afterUnlock(stops []func() bool, notes []note) {
+func (t *Team) deliver(stops []func() bool, notes []note) {
 	done := false
 	defer func() {
 		if !done {
-			t.afterUnlock(stops, notes)
+			t.deliver(stops, notes)
 		}
 	}()
 	for len(stops) > 0 {

@@ -91,7 +91,7 @@ func (th *thread) setUp(w *Worker, st *held) bool {
 	}
 	th.cleanup = cleanup
 	th.state = threadReady
-	t.initOK()
+	t.unstall()
 	return true
 }
 
@@ -113,9 +113,11 @@ func (th *thread) goOn(w *Worker, st *held) bool {
 	return true
 }
 
-// check runs after each task: if the task left the goroutine unlocked
-// from its thread, the worker is taken over (see the top of the file).
-func (th *thread) check() {
+// exitIfUnlocked runs after each task: if the task left the goroutine
+// unlocked from its thread, it locks the thread it is on and ends the
+// goroutine (runtime.Goexit), and the worker is taken over (see the top of
+// the file).
+func (th *thread) exitIfUnlocked() {
 	if th.t.cfg.OSThreads && !th.locked() {
 		runtime.LockOSThread()
 		runtime.Goexit()
@@ -144,15 +146,15 @@ func (th *thread) fail(w *Worker, st *held, f Fault) {
 		task = <-w.ch
 		t.mu.Lock()
 	}
-	t.failedLocked(w, task)
-	t.unlock()
+	t.removeFailedLocked(w, task)
+	t.settleAndUnlock()
 	t.report(f)
 }
 
-// failedLocked removes w, whose init hook failed, with task, the task it
-// was handed if it is busy: the task goes to an idle worker or to the
-// front of the backlog.
-func (t *Team) failedLocked(w *Worker, task Task) {
+// removeFailedLocked removes w, whose init hook failed, with task, the
+// task it was handed if it is busy: the task goes to an idle worker or to
+// the front of the backlog. The pool is stalled until unstall.
+func (t *Team) removeFailedLocked(w *Worker, task Task) {
 	t.initFailed++
 	t.stalled = true
 	t.failRun++
@@ -169,7 +171,7 @@ func (t *Team) failedLocked(w *Worker, task Task) {
 		t.unlinkIdleAnyLocked(w)
 		t.forgetLocked(w)
 	}
-	t.checkDoneLocked()
+	t.endStopIfDrainedLocked()
 }
 
 // requeueLocked gives back task, handed to a worker that will not run it:
@@ -188,15 +190,15 @@ func (t *Team) requeueLocked(task Task) {
 	}
 }
 
-// initOK is called when a worker's init hook has succeeded: a stalled
-// pool drains its backlog again.
-func (t *Team) initOK() {
+// unstall is called when a worker's init hook has succeeded: it clears
+// the run of failures, and a stalled pool drains its backlog again.
+func (t *Team) unstall() {
 	t.mu.Lock()
 	t.failRun = 0
 	if t.stalled {
 		t.drainLocked()
 	}
-	t.unlock()
+	t.settleAndUnlock()
 }
 
 // liveLocked reports whether w is in the live list (not told to quit).
@@ -359,7 +361,7 @@ func (th *thread) setUpHelper(st *held) bool {
 	}
 	th.cleanup = cleanup
 	th.state = threadReady
-	t.initOK()
+	t.unstall()
 	return true
 }
 
@@ -375,7 +377,7 @@ func (th *thread) helperFailed(st *held, f Fault) {
 	t.initFailed++
 	t.suspended--
 	t.requeueLocked(task)
-	t.checkDoneLocked()
-	t.unlock()
+	t.endStopIfDrainedLocked()
+	t.settleAndUnlock()
 	t.report(f)
 }

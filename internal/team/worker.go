@@ -143,7 +143,7 @@ func (e *goroutine) loop(c *crew, st held) {
 		t.run(&st)
 		t.finish(w, &st, false)
 		if th != nil {
-			th.check()
+			th.exitIfUnlocked()
 		}
 		// st.task is the next task, or the zero Task: an idle worker keeps
 		// no reference to the tasks it ran.
@@ -305,12 +305,13 @@ func (t *Team) newWorkerLocked() *Worker {
 
 // handLocked gives task to w, which is not busy and not idle.
 func (t *Team) handLocked(w *Worker, task Task) {
-	t.busyLocked(w)
+	t.markBusyLocked(w)
 	w.handOver(task)
 }
 
-// busyLocked counts w, which is neither busy nor idle, as busy.
-func (t *Team) busyLocked(w *Worker) {
+// markBusyLocked counts w, which is neither busy nor idle, as busy, and
+// raises the peak if need be.
+func (t *Team) markBusyLocked(w *Worker) {
 	w.busy = true
 	t.busy++
 	if n := t.workersLocked(); n > t.peak {
@@ -342,6 +343,6 @@ func (t *Team) forgetLocked(w *Worker) {
 func (t *Team) Exited(w *Worker) {
 	t.mu.Lock()
 	t.exiting--
-	t.checkDoneLocked()
-	t.unlock()
+	t.endStopIfDrainedLocked()
+	t.settleAndUnlock()
 }
