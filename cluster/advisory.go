@@ -28,6 +28,13 @@ func (w *Worker) onAdvisory(m *nats.Msg) {
 	if w.tasks.DeleteMsg(ctx, a.StreamSeq) != nil || err != nil || raw.Header.Get(hdrNoResult) != "" {
 		return
 	}
-	j := &job{info: info}
-	w.sendResult(j, statusExhausted, failure(fmt.Sprintf("%d deliveries", a.Deliveries), ""))
+	data := failure(fmt.Sprintf("%d deliveries", a.Deliveries), "")
+	if info.reply != "" {
+		w.nc.PublishMsg(resultMsg(info.reply, info.id, statusExhausted, w.name, data, false))
+		return
+	}
+	done := make(chan struct{})
+	w.storeResult(resultMsg(w.subj.result(info.client), info.id, statusExhausted, w.name, data, true),
+		func(bool) { close(done) })
+	<-done // the advisory's goroutine waits: one exhausted task's result at a time
 }

@@ -12,97 +12,116 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 )
 
-// publisher stores a client's tasks in the tasks stream. It publishes each
-// with a reply subject of its own, <inbox>.<token>, and one subscription on
-// <inbox>.* hands every PubAck to the Submit waiting for it.
+// publisher stores messages in a stream: a client's tasks, a worker's
+// results. It publishes each with a reply subject of its own,
+// <inbox>.<token>, and one subscription on <inbox>.* hands every PubAck to
+// the publish waiting for it.
 //
 // It is what a JetStream publish does, minus what a task does not need: the
 // PubAck is read without decoding its JSON in full, and no context or
-// response channel of the connection is set up per task.
+// response channel of the connection is set up per message.
 type publisher struct {
 	nc    *nats.Conn
 	inbox string // with its trailing dot
 	sub   *nats.Subscription
 
 	mu      sync.Mutex
-	last    uint64                   // guarded by mu; the last token handed out
-	waiting map[string]chan pubReply // guarded by mu; by token
-	closed  bool                     // guarded by mu
+	last    uint64                 // guarded by mu; the last token handed out
+	waiting map[string]*pubWaiter // guarded by mu; by token
+	closed  bool                   // guarded by mu
 }
 
-// pubReply is the server's answer to a publish, or why there is none.
-type pubReply struct {
-	msg *nats.Msg
-	err error
+// pubWaiter is a publish waiting for its PubAck. Whoever removes it from
+// the waiting map calls done: the PubAck, its timer, a failed publish or
+// close.
+type pubWaiter struct {
+	done  func(pubAck, error)
+	timer *time.Timer
 }
 
-// pubAck is what a stored task's PubAck says.
+// pubAck is what a stored message's PubAck says.
 type pubAck struct {
 	seq       uint64 // its stream sequence
 	duplicate bool   // stored before, under the same dedup id (K10)
 }
 
-// errPublisherClosed ends the publishes waiting when the client closes: the
-// task may have been stored, and may run, but its Future is failed.
-var errPublisherClosed = fmt.Errorf("%w while its task was being stored (it may still run)", ErrClosed)
+// errPublisherClosed ends the publishes waiting when the client closes (or
+// the worker stops): the message may have been stored.
+var errPublisherClosed = fmt.Errorf("%w while a message was being stored (it may still have been)", ErrClosed)
 
 func newPublisher(nc *nats.Conn) (*publisher, error) {
-	p := &publisher{nc: nc, inbox: nc.NewInbox() + ".", waiting: map[string]chan pubReply{}}
+	p := &publisher{nc: nc, inbox: nc.NewInbox() + ".", waiting: map[string]*pubWaiter{}}
 	sub, err := nc.Subscribe(p.inbox+"*", p.onReply)
 	if err != nil {
 		return nil, err
 	}
-	// The callback never blocks (a buffered channel of one per publish), so
-	// the connection's default limit on what may queue for it is not needed.
+	// The callback does not wait for anything but a worker's stop, so the
+	// connection's default limit on what may queue for it is not needed.
 	sub.SetPendingLimits(-1, -1)
 	p.sub = sub
 	return p, nil
 }
 
 // onReply hands a PubAck (or a status such as 503 no responders) to its
-// waiting publish; a reply after the publish gave up is dropped.
+// publish; a reply after the publish gave up is dropped.
 func (p *publisher) onReply(m *nats.Msg) {
-	tok := m.Subject[len(p.inbox):]
-	p.mu.Lock()
-	ch := p.waiting[tok]
-	delete(p.waiting, tok)
-	p.mu.Unlock()
-	if ch != nil {
-		ch <- pubReply{msg: m}
+	if pw := p.take(m.Subject[len(p.inbox):]); pw != nil {
+		pw.done(parsePubAck(m))
 	}
 }
 
-// store publishes m and waits at most wait for the server's PubAck.
-func (p *publisher) store(m *nats.Msg, wait time.Duration) (pubAck, error) {
-	ch := make(chan pubReply, 1)
+// take removes the waiter of tok, if it is still waiting, and stops its timer.
+func (p *publisher) take(tok string) *pubWaiter {
+	p.mu.Lock()
+	pw := p.waiting[tok]
+	delete(p.waiting, tok)
+	p.mu.Unlock()
+	if pw != nil {
+		pw.timer.Stop()
+	}
+	return pw
+}
+
+// storeAsync publishes m and calls done once, with its PubAck, or an error
+// when the publish fails, no PubAck comes within wait, or the publisher is
+// closed. done runs on the goroutine that learned the outcome (the
+// subscription's, a timer's, the caller's or close's): it must not block for
+// long.
+func (p *publisher) storeAsync(m *nats.Msg, wait time.Duration, done func(pubAck, error)) {
+	pw := &pubWaiter{done: done}
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return pubAck{}, errPublisherClosed
+		done(pubAck{}, errPublisherClosed)
+		return
 	}
 	p.last++
 	tok := strconv.FormatUint(p.last, 36)
-	p.waiting[tok] = ch
+	p.waiting[tok] = pw
+	pw.timer = time.AfterFunc(wait, func() {
+		if pw := p.take(tok); pw != nil {
+			pw.done(pubAck{}, fmt.Errorf("cluster: no PubAck within %v: %w", wait, nats.ErrTimeout))
+		}
+	})
 	p.mu.Unlock()
 	m.Reply = p.inbox + tok
-	err := p.nc.PublishMsg(m)
-	if err == nil {
-		t := time.NewTimer(wait)
-		select {
-		case r := <-ch:
-			t.Stop()
-			if r.err != nil {
-				return pubAck{}, r.err
-			}
-			return parsePubAck(r.msg)
-		case <-t.C:
-			err = fmt.Errorf("cluster: no PubAck within %v: %w", wait, nats.ErrTimeout)
+	if err := p.nc.PublishMsg(m); err != nil {
+		if pw := p.take(tok); pw != nil {
+			pw.done(pubAck{}, err)
 		}
 	}
-	p.mu.Lock()
-	delete(p.waiting, tok)
-	p.mu.Unlock()
-	return pubAck{}, err
+}
+
+// store publishes m and waits at most wait for its PubAck.
+func (p *publisher) store(m *nats.Msg, wait time.Duration) (pubAck, error) {
+	type result struct {
+		ack pubAck
+		err error
+	}
+	ch := make(chan result, 1)
+	p.storeAsync(m, wait, func(a pubAck, err error) { ch <- result{a, err} })
+	r := <-ch
+	return r.ack, r.err
 }
 
 // close ends every publish still waiting, with errPublisherClosed, and
@@ -111,10 +130,11 @@ func (p *publisher) close() {
 	p.mu.Lock()
 	p.closed = true
 	waiting := p.waiting
-	p.waiting = map[string]chan pubReply{}
+	p.waiting = map[string]*pubWaiter{}
 	p.mu.Unlock()
-	for _, ch := range waiting {
-		ch <- pubReply{err: errPublisherClosed}
+	for _, pw := range waiting {
+		pw.timer.Stop()
+		pw.done(pubAck{}, errPublisherClosed)
 	}
 	p.sub.Unsubscribe()
 }

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 
-	"github.com/twisted-go/threadpool"
 )
 
 // pullBackoff is the pause after a pull request that failed or ended early
@@ -290,98 +289,4 @@ func (w *Worker) run(j *job) (any, error) {
 		return nil, &outcome{statusUnknown, "unknown handler " + j.info.handler}
 	}
 	return h(j.ctx, j.msg.Data)
-}
-
-// finish runs on the pool worker right after run: it stores the result
-// (K12), then acks the task; if the result cannot be stored within
-// storeBound (or the worker is shut down meanwhile) it hands the task back.
-func (w *Worker) finish(j *job, res any, err error) {
-	defer j.cancel()
-	if errors.Is(err, errHandedBack) {
-		return
-	}
-	w.mu.Lock()
-	if j.back { // handed back by Shutdown: its outcome is discarded
-		w.mu.Unlock()
-		return
-	}
-	j.acking = true // from here on this goroutine acks or naks it
-	w.mu.Unlock()
-	status, data := classify(res, err)
-	stored := j.noResult || w.sendResult(j, status, data)
-	w.mu.Lock()
-	j.back = !stored
-	w.dropLocked(j)
-	w.pullMerge = false
-	w.topUpLocked()
-	stopping := w.state != stateStarted
-	w.mu.Unlock()
-	switch {
-	case !stored:
-		w.ackMsg(j.msg, ackNak)
-	case stopping:
-		// A stop waits for this task: ack it synchronously, so that when
-		// Stop returns the tasks it waited for are gone from the stream.
-		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
-		w.nc.RequestWithContext(ctx, j.msg.Reply, ackAck)
-		cancel()
-	default:
-		// Fire and forget, as the other acknowledgements: waiting for the
-		// server's reply would cost it a message and hold the pool slot for
-		// a round trip. A lost ack only means a redelivery (K1), whose
-		// result is dropped as a duplicate (and, stored, de-duplicated by
-		// the results stream); Stop flushes the connection.
-		w.ackMsg(j.msg, ackAck)
-	}
-}
-
-// classify turns run's outcome into a result status and data.
-func classify(res any, err error) (string, []byte) {
-	var pe *threadpool.PanicError
-	var oc *outcome
-	var ba *badArgError
-	switch {
-	case err == nil:
-		b, _ := res.([]byte)
-		return statusOK, b
-	case errors.As(err, &pe):
-		return statusPanic, failure(fmt.Sprint(pe.Value), string(pe.Stack))
-	case errors.As(err, &oc):
-		return oc.status, failure(oc.msg, "")
-	case errors.As(err, &ba) && ba == err:
-		return statusBadArg, failure(ba.msg, "")
-	}
-	return statusError, failure(err.Error(), "")
-}
-
-// sendResult sends a task's result: stored in the results stream (retried
-// with the same dedup id until storeBound, while the heartbeat keeps the
-// task), or as a plain message for an ephemeral-results client. It reports
-// whether the task may be acked.
-func (w *Worker) sendResult(j *job, status string, data []byte) bool {
-	if j.info.reply != "" {
-		m := resultMsg(j.info.reply, j.info.id, status, w.name, data, false)
-		return w.nc.PublishMsg(m) == nil
-	}
-	m := resultMsg(w.subj.result(j.info.client), j.info.id, status, w.name, data, true)
-	deadline := time.Now().Add(w.cfg.storeBound)
-	backoff := 50 * time.Millisecond
-	for {
-		_, err := w.pub.store(m, w.cfg.publishWait) // m carries the dedup id "r-" and the task id
-		if err == nil {
-			return true
-		}
-		left := time.Until(deadline)
-		if left <= 0 || w.nc.IsClosed() || errors.Is(err, errPublisherClosed) {
-			return false
-		}
-		t := time.NewTimer(min(backoff, left)) // the last try at the bound
-		select {
-		case <-t.C:
-		case <-w.hardStop:
-			t.Stop()
-			return false
-		}
-		backoff = min(2*backoff, 2*time.Second)
-	}
 }

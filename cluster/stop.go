@@ -45,20 +45,40 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 	var err error
 	if wasStarted {
 		if ctx == nil {
-			err = w.pool.Stop()
-		} else if err = w.pool.Shutdown(ctx); err != nil {
+			w.pool.Stop()
+			w.storing.Wait()
+		} else if err = w.pool.Shutdown(ctx); err == nil {
+			err = w.waitStoring(ctx)
+		}
+		if err != nil {
 			w.handBackAll()
 		}
 		close(w.hbStop)
 		w.hbWG.Wait()
 		w.svc.Stop()
-		w.unsubscribe()
+		w.unsubscribe() // a result still being stored fails now: its task is handed back
+		w.storing.Wait()
 		w.nc.FlushTimeout(5 * time.Second) // the acks and naks reach the server
 	} else {
 		w.pool.Stop()
 	}
 	close(w.stopDone)
 	return err
+}
+
+// waitStoring waits until the results being stored are settled, or ctx ends.
+func (w *Worker) waitStoring(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { // ends when the last store settles: at the latest when unsubscribe closes the publisher
+		w.storing.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // handBackAll naks every held task whose outcome is not being stored (those

@@ -56,6 +56,7 @@ type Worker struct {
 	pullStop      context.CancelFunc
 	hardStop      chan struct{} // closed when a Shutdown's ctx ended: give everything back
 	hbStop        chan struct{}
+	storing       sync.WaitGroup // results being stored (each until its task is settled)
 	pullWG        sync.WaitGroup // the pull goroutine
 	hbWG          sync.WaitGroup // heartbeat goroutine
 	stopDone      chan struct{}  // closed when the first stop has released its resources
@@ -144,16 +145,24 @@ func (w *Worker) Start() error {
 	if err := w.ensure(); err != nil {
 		return err
 	}
+	pub, err := newPublisher(w.nc) // before anything that may store a result
+	if err != nil {
+		return fmt.Errorf("cluster: %w", err)
+	}
+	w.pub = pub
+	w.subs = nil
 	advSub, err := w.nc.Subscribe(advisorySubject(w.subj.tasksStream()), w.onAdvisory)
 	if err != nil {
+		w.unsubscribe()
 		return fmt.Errorf("cluster: %w", err)
 	}
+	w.subs = append(w.subs, advSub)
 	cancelSub, err := w.nc.Subscribe(w.subj.cancel(), w.onCancel)
 	if err != nil {
-		advSub.Unsubscribe()
+		w.unsubscribe()
 		return fmt.Errorf("cluster: %w", err)
 	}
-	w.subs = []*nats.Subscription{advSub, cancelSub}
+	w.subs = append(w.subs, cancelSub)
 	pullSub, err := w.nc.Subscribe(w.pullInbox+".*", w.onPull)
 	if err != nil {
 		w.unsubscribe()
@@ -165,10 +174,6 @@ func (w *Worker) Start() error {
 	// what it receives, so no limit of the connection's is needed.
 	pullSub.SetPendingLimits(-1, -1)
 	w.subs = append(w.subs, pullSub)
-	if w.pub, err = newPublisher(w.nc); err != nil {
-		w.unsubscribe()
-		return fmt.Errorf("cluster: %w", err)
-	}
 	if w.svc, err = w.addService(); err != nil {
 		w.unsubscribe()
 		return err
