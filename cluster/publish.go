@@ -26,9 +26,9 @@ type publisher struct {
 	sub   *nats.Subscription
 
 	mu      sync.Mutex
-	last    uint64                 // guarded by mu; the last token handed out
+	last    uint64                // guarded by mu; the last token handed out
 	waiting map[string]*pubWaiter // guarded by mu; by token
-	closed  bool                   // guarded by mu
+	closed  bool                  // guarded by mu
 }
 
 // pubWaiter is a publish waiting for its PubAck. Whoever removes it from

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go"
-
 )
 
 // pullBackoff is the pause after a pull request that failed or ended early
