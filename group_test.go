@@ -1,6 +1,8 @@
 package threadpool_test
 
-// Task groups (issue 18): Group and ResultGroup on a shared pool.
+// Task groups: Group and ResultGroup on a shared pool (SPEC L1-L8): Wait,
+// SetLimit, nested waits at any depth and max, faults, the overflow
+// policies.
 
 import (
 	"context"

@@ -7,12 +7,16 @@ package threadpool_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -132,8 +136,6 @@ func blockers(t testing.TB, p *threadpool.Pool, n int, g *gate, started chan<- s
 	}
 }
 
-// --- Stats invariants -------------------------------------------------------
-
 // lastStats is the previous snapshot checkStats saw of each pool, to check
 // that counters never decrease.
 // checkMu orders the snapshots with the stores, so that checkStats may be
@@ -195,8 +197,6 @@ func wantCounts(t testing.TB, p *threadpool.Pool, workers, working, waiters, que
 			p.Workers(), p.Working(), p.Waiters(), p.QueueSize(), workers, working, waiters, queued)
 	}
 }
-
-// --- recording logger -------------------------------------------------------
 
 // logRecord is one record a recorder received, its attributes flattened.
 type logRecord struct {
@@ -267,8 +267,6 @@ func (rec logRecord) attrText() string {
 	}
 	return b.String()
 }
-
-// --- pprof label probe and goroutine census ---------------------------------
 
 var probeMu sync.Mutex
 
@@ -357,4 +355,273 @@ func poolGoroutines() int {
 		}
 	}
 	return count
+}
+
+// relWatchdog bounds every wait of the suite: a wait that takes longer is a
+// hang (a deadlock or a lost wake-up), never a slow machine. Default 60s;
+// THREADPOOL_WATCHDOG (a duration) changes it, e.g. to see a mutation fail
+// fast.
+var relWatchdog = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("THREADPOOL_WATCHDOG")); err == nil && d > 0 {
+		return d
+	}
+	return 60 * time.Second
+}()
+
+// relCountHandler is a slog handler that counts records by level.
+type relCountHandler struct {
+	errors atomic.Int64
+	others atomic.Int64
+}
+
+func (h *relCountHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *relCountHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.errors.Add(1)
+	} else {
+		h.others.Add(1)
+	}
+	return nil
+}
+
+func (h *relCountHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *relCountHandler) WithGroup(string) slog.Handler { return h }
+
+// relNew makes a pool that logs into a counting handler (nothing printed);
+// opts come after the logger, so they may override it.
+func relNew(t testing.TB, min, max int, opts ...threadpool.Option) (*threadpool.Pool, *relCountHandler) {
+	t.Helper()
+	h := &relCountHandler{}
+	all := append([]threadpool.Option{threadpool.WithLogger(slog.New(h))}, opts...)
+	p, err := threadpool.New(min, max, all...)
+	if err != nil {
+		t.Fatalf("New(%d, %d): %v", min, max, err)
+	}
+	return p, h
+}
+
+// relStart makes and starts a pool; the test's cleanup stops it (bounded).
+func relStart(t testing.TB, min, max int, opts ...threadpool.Option) (*threadpool.Pool, *relCountHandler) {
+	t.Helper()
+	p, h := relNew(t, min, max, opts...)
+	if err := p.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { relWithin(t, "cleanup Stop", func() { _ = p.Stop() }) })
+	return p, h
+}
+
+// relWithin runs f and fails the test (with every goroutine's stack) if f
+// does not return within relWatchdog.
+func relWithin(t testing.TB, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	relWaitClosed(t, done, what)
+}
+
+// relWaitClosed waits for ch to close, failing after relWatchdog.
+func relWaitClosed(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	timer := time.NewTimer(relWatchdog)
+	defer timer.Stop()
+	select {
+	case <-ch:
+	case <-timer.C:
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("%s: still waiting after %v (hang)\n%s", what, relWatchdog, buf)
+	}
+}
+
+// relCheckSnapshot checks one Stats snapshot (SPEC H1, H2), and against the
+// previous one of the same pool (counters never decrease). RunInCaller
+// tasks are counted only once they ran, so the equation holds for them too.
+func relCheckSnapshot(prev *threadpool.Stats, s threadpool.Stats) error {
+	switch {
+	case s.Workers < 0 || s.Working < 0 || s.Waiters < 0 || s.Queued < 0 ||
+		s.Min < 0 || s.Max < 0 || s.PeakWorkers < 0 || s.PendingShrink < 0:
+		return fmt.Errorf("negative count in %+v", s)
+	case s.Working+s.Waiters != s.Workers:
+		return fmt.Errorf("torn snapshot: Working %d + Waiters %d != Workers %d in %+v", s.Working, s.Waiters, s.Workers, s)
+	case s.Submitted != s.Completed+s.Failed+s.Canceled+uint64(s.Queued)+uint64(s.Working):
+		return fmt.Errorf("accounting: Submitted %d != Completed %d + Failed %d + Canceled %d + Queued %d + Working %d",
+			s.Submitted, s.Completed, s.Failed, s.Canceled, s.Queued, s.Working)
+	case s.PeakWorkers < s.Workers:
+		return fmt.Errorf("PeakWorkers %d < Workers %d", s.PeakWorkers, s.Workers)
+	case s.PendingShrink > s.Working:
+		return fmt.Errorf("PendingShrink %d > Working %d (shrink requests outnumber busy workers)", s.PendingShrink, s.Working)
+	}
+	if prev != nil {
+		type c struct {
+			name     string
+			old, new uint64
+		}
+		for _, x := range []c{
+			{"Submitted", prev.Submitted, s.Submitted}, {"Completed", prev.Completed, s.Completed},
+			{"Failed", prev.Failed, s.Failed}, {"Canceled", prev.Canceled, s.Canceled},
+			{"Rejected", prev.Rejected, s.Rejected}, {"CallerRan", prev.CallerRan, s.CallerRan},
+			{"PeakWorkers", uint64(prev.PeakWorkers), uint64(s.PeakWorkers)},
+		} {
+			if x.new < x.old {
+				return fmt.Errorf("counter %s went back from %d to %d", x.name, x.old, x.new)
+			}
+		}
+	}
+	return nil
+}
+
+// relObserver checks every Stats snapshot it can take, in a loop, until
+// finished.
+type relObserver struct {
+	p         *threadpool.Pool
+	stop      chan struct{}
+	done      chan struct{}
+	snapshots int64
+	err       error
+}
+
+func relObserve(p *threadpool.Pool) *relObserver {
+	o := &relObserver{p: p, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		var prev *threadpool.Stats
+		for {
+			select {
+			case <-o.stop:
+				return
+			default:
+			}
+			s := o.p.Stats()
+			o.snapshots++
+			if err := relCheckSnapshot(prev, s); err != nil {
+				o.err = fmt.Errorf("snapshot %d: %w", o.snapshots, err)
+				return
+			}
+			prev = &s
+			runtime.Gosched() // let the pool work; the lock is shared
+		}
+	}()
+	return o
+}
+
+// finish stops the observer and returns how many snapshots it checked and
+// the first violation.
+func (o *relObserver) finish(t testing.TB) (int64, error) {
+	close(o.stop)
+	relWaitClosed(t, o.done, "observer")
+	return o.snapshots, o.err
+}
+
+// relPoolGoroutines counts the live goroutines labelled threadpool=<label>
+// (SPEC G3: every worker carries it), read from the goroutine profile at
+// once, without retries: what it sees is what is alive now.
+func relPoolGoroutines(label string) int {
+	var b bytes.Buffer
+	_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+	want := `"threadpool":"` + label + `"`
+	n := 0
+	for _, block := range strings.Split(b.String(), "\n\n") {
+		if !strings.Contains(block, want) {
+			continue
+		}
+		// debug=1 groups identical stacks: "<count> @ 0x..."
+		first := strings.TrimSpace(strings.SplitN(block, "\n", 2)[0])
+		if i := strings.Index(first, " @"); i > 0 {
+			if c, err := strconv.Atoi(first[:i]); err == nil {
+				n += c
+				continue
+			}
+		}
+		n++
+	}
+	return n
+}
+
+// relNoPoolGoroutines fails unless the goroutines labelled threadpool=<label>
+// are gone. A worker signals its WaitGroup in its last deferred call, so
+// right after Stop it may still be executing its function's epilogue; it is
+// given that much (Gosched rounds for at most 2s), not more.
+func relNoPoolGoroutines(t testing.TB, label string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n := relPoolGoroutines(label)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			var b bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Fatalf("%d goroutines of pool %q alive after Stop returned\n%s", n, label, b.String())
+		}
+		runtime.Gosched()
+	}
+}
+
+// relEventually waits (Gosched rounds, bounded by the watchdog) until cond
+// holds: for effects that are asynchronous by design, such as a log record
+// written on a worker goroutine.
+func relEventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(relWatchdog)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, relWatchdog)
+		}
+		runtime.Gosched()
+	}
+}
+
+// relEnvInt reads a positive integer from the environment, or def.
+func relEnvInt(t testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// relGate blocks tasks until opened.
+type relGate struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+func relNewGate() *relGate { return &relGate{ch: make(chan struct{})} }
+
+func (g *relGate) open() { g.once.Do(func() { close(g.ch) }) }
+
+func (g *relGate) wait() { <-g.ch }
+
+func relIsClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// relRecv receives n values from ch, bounded by the watchdog.
+func relRecv(t testing.TB, ch <-chan struct{}, n int, what string) {
+	t.Helper()
+	timer := time.NewTimer(relWatchdog)
+	defer timer.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("%s: got %d of %d after %v (hang)", what, i, n, relWatchdog)
+		}
+	}
 }

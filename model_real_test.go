@@ -1,6 +1,6 @@
 package threadpool_test
 
-// Reliability suite, part 6: model-based test of the REAL pool (goroutine
+// TestModelRealPool: a model-based test of the REAL pool (goroutine
 // workers), inside a testing/synctest bubble (rapid.SyncTest). After every
 // action synctest.Wait brings the bubble to quiescence (every goroutine
 // durably blocked: tasks on their gates, idle workers on their channels),
@@ -11,9 +11,9 @@ package threadpool_test
 // model's set (SPEC A4, A6: FIFO, no overtaking). H1/H2 hold at every
 // quiescent snapshot, and A5 is measured inside the tasks as they start.
 //
-// TestRelModelRealPool runs it with rapid's generator; FuzzRelModelRealPool
+// TestModelRealPool runs it with rapid's generator; FuzzModelRealPool
 // is the same property as a native fuzz target (rapid.MakeFuzz), with a
-// seed corpus in testdata/fuzz/FuzzRelModelRealPool.
+// seed corpus in testdata/fuzz/FuzzModelRealPool.
 
 import (
 	"context"
@@ -27,9 +27,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"pgregory.net/rapid"
-
 	"github.com/twisted-go/threadpool"
+	"pgregory.net/rapid"
 )
 
 // Model states.
@@ -54,8 +53,10 @@ type relModel struct {
 }
 
 func (m *relModel) workers() int { return m.idle + len(m.running) }
-func (m *relModel) notePeak()    { m.peak = max(m.peak, m.workers()) }
-func (m *relModel) live() bool   { return m.state == relStRunning || m.state == relStStopping }
+
+func (m *relModel) notePeak() { m.peak = max(m.peak, m.workers()) }
+
+func (m *relModel) live() bool { return m.state == relStRunning || m.state == relStStopping }
 
 // submit accepts task id (or refuses it); canceledCtx says its Submit
 // context is already done. It reports whether the task was accepted.
@@ -224,9 +225,6 @@ func (m *relModel) stop(now bool) ([]int, int) {
 	dropped = append(dropped, m.checkDone()...)
 	return dropped, m.gen
 }
-
-// ---------------------------------------------------------------------------
-// The harness: the real pool and its tasks.
 
 // Outcomes of a released task.
 const (
@@ -657,14 +655,14 @@ func (h *relHarness) teardown() {
 	synctest.Wait()
 }
 
-// TestRelModelRealPool checks the real pool against the model on random
+// TestModelRealPool checks the real pool against the model on random
 // operation sequences (rapid; -rapid.checks=N for more).
-func TestRelModelRealPool(t *testing.T) {
+func TestModelRealPool(t *testing.T) {
 	rapid.Check(t, relModelProp)
 }
 
-// FuzzRelModelRealPool is the same property as a fuzz target: go test
-// -run '^$' -fuzz '^FuzzRelModelRealPool$' -fuzztime 60s .
-func FuzzRelModelRealPool(f *testing.F) {
+// FuzzModelRealPool is the same property as a fuzz target: go test
+// -run '^$' -fuzz '^FuzzModelRealPool$' -fuzztime 60s .
+func FuzzModelRealPool(f *testing.F) {
 	f.Fuzz(rapid.MakeFuzz(relModelProp))
 }

@@ -1,6 +1,6 @@
 package threadpool_test
 
-// Reliability suite, part 2: stress. For a bounded time (THREADPOOL_STRESS,
+// TestStress: for a bounded time (THREADPOOL_STRESS,
 // default 300ms per variant) 8 goroutines submit tasks of all three kinds
 // (some faulty, some calling back into the pool) while other goroutines
 // resize, start and stop workers, and stop and restart the pool (graceful,
@@ -430,7 +430,7 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 					}
 					if fault == relFaultGoexit && s.caller {
 						// A Goexit in a task run by the caller would end the
-						// submitter itself; see TestRelFaultGoexitInCallerRuns.
+						// submitter itself; see TestQueueLimit/RunInCaller_with_Goexit_in_every_kind_of_task_is_counted_once.
 						fault = relFaultPanicNil
 					}
 				}
@@ -585,9 +585,9 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 		s.innerCalls.Load(), snapshots, starts, peak, bad)
 }
 
-// TestRelStress runs the stress in four configurations: the default
+// TestStress runs the stress in four configurations: the default
 // unbounded backlog, and a bounded one under each overflow policy.
-func TestRelStress(t *testing.T) {
+func TestStress(t *testing.T) {
 	for _, v := range []struct {
 		name string
 		opts []threadpool.Option
