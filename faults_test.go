@@ -87,7 +87,7 @@ func (r rig) probe(t *testing.T) {
 	t.Helper()
 	fut := threadpool.Submit(context.Background(), r.p, func(context.Context) (int, error) { return 7, nil })
 	r.drive()
-	ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+	ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 	defer cancel()
 	if v, err := fut.Wait(ctx); v != 7 || err != nil {
 		t.Fatalf("the next task: (%v, %v), want (7, nil): the fault cost capacity or lost the task", v, err)
@@ -316,14 +316,14 @@ func relFaults() []relFault {
 // start) and that the pool has exactly n workers, all listed.
 func relCapacity(t *testing.T, p *threadpool.Pool, n int) {
 	t.Helper()
-	gate := relNewGate()
+	gate := newGate(t)
 	started := make(chan struct{}, n)
 	for i := 0; i < n; i++ {
 		if err := p.CallInThread(func() { started <- struct{}{}; gate.wait() }); err != nil {
 			t.Fatal(err)
 		}
 	}
-	relRecv(t, started, n, "capacity probe")
+	recvN(t, started, n, "capacity probe")
 	s := p.Stats()
 	if s.Workers != n || s.Working != n || s.Queued != 0 || len(p.Threads()) != n {
 		t.Errorf("capacity probe: Workers %d Working %d Queued %d Threads %d; want %d %d 0 %d",
@@ -498,7 +498,7 @@ func TestUserCodeFaults(t *testing.T) {
 					}
 					g.open()
 					r.drive()
-					wctx, wcancel := context.WithTimeout(context.Background(), failAfter)
+					wctx, wcancel := context.WithTimeout(context.Background(), hangTimeout)
 					defer wcancel()
 					for i, f := range []*threadpool.Future[int]{first, second, third} {
 						if v, err := f.Wait(wctx); v != i+1 || err != nil {
@@ -593,7 +593,7 @@ func TestUserCodeFaults(t *testing.T) {
 		p := newPool(t, 0, 1, threadpool.WithLogger(slog.New(slog.DiscardHandler)))
 		mustStart(t, p)
 		mustCall(t, p, func() { panic(nil) })
-		ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		if err := p.Shutdown(ctx); err != nil {
 			t.Fatalf("Shutdown: %v", err)
@@ -615,7 +615,7 @@ func TestUserCodeFaults(t *testing.T) {
 	// pool keeps its 3 workers.
 	t.Run("every fault of every kind of task costs no capacity", func(t *testing.T) {
 		const size = 3
-		p, logs := relStart(t, size, size)
+		p, logs := startCountedPool(t, size, size)
 		if p.Workers() != size || len(p.Threads()) != size {
 			t.Fatalf("before: Workers %d Threads %d", p.Workers(), len(p.Threads()))
 		}
@@ -629,7 +629,7 @@ func TestUserCodeFaults(t *testing.T) {
 				if err := p.CallInThread(func() { defer close(done); f.do() }); err != nil {
 					t.Fatal(err)
 				}
-				relWaitClosed(t, done, f.name)
+				waitClosed(t, done, f.name)
 				// Callback: delivered once.
 				reports := make(chan error, 2)
 				if err := p.CallInThreadWithCallback(func(_ any, err error) { reports <- err },
@@ -637,19 +637,19 @@ func TestUserCodeFaults(t *testing.T) {
 					t.Fatal(err)
 				}
 				var got error
-				relWithin(t, f.name+" callback", func() { got = <-reports })
+				within(t, f.name+" callback", func() { got = <-reports })
 				if err := f.check(got); err != nil {
 					t.Errorf("%s via callback: %v", f.name, err)
 				}
 				// Future: resolved once with the fault.
 				fut := threadpool.Submit(context.Background(), p, func(context.Context) (string, error) { f.do(); return "unreachable", nil })
-				relWaitClosed(t, fut.Done(), f.name+" future")
+				waitClosed(t, fut.Done(), f.name+" future")
 				if v, err := fut.Wait(context.Background()); v != "" || f.check(err) != nil {
 					t.Errorf("%s via Future: (%q, %v): %v", f.name, v, err, f.check(err))
 				}
 				// The CallInThread fault is logged once (the exact total is
 				// checked after Stop); wait for its record.
-				relEventually(t, f.name+" logged", func() bool { return logs.errors.Load() >= before+1 })
+				eventually(t, f.name+" logged", func() bool { return logs.errors.Load() >= before+1 })
 				if len(reports) != 0 {
 					t.Errorf("%s: callback called twice", f.name)
 				}
@@ -662,7 +662,7 @@ func TestUserCodeFaults(t *testing.T) {
 			t.Errorf("after %d faults: Workers %d Waiters %d Threads %d; want %d each", 4*len(faults)*3, s.Workers, s.Waiters, len(p.Threads()), size)
 		}
 		relCapacity(t, p, size)
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		s := p.Stats()
 		n := uint64(4 * len(faults) * 3)
 		if s.Failed != n || s.Completed != size || s.Submitted != n+size || s.PeakWorkers != size {
@@ -678,14 +678,14 @@ func TestUserCodeFaults(t *testing.T) {
 	// call back into the pool: submit, resize, start/stop a worker and Stop
 	// (which from inside begins the stop and returns at once).
 	t.Run("callbacks that panic or call back into the pool", func(t *testing.T) {
-		p, logs := relStart(t, 2, 2)
+		p, logs := startCountedPool(t, 2, 2)
 
 		// A panicking callback, ten times: logged ten times, capacity kept.
 		for i := 0; i < 10; i++ {
 			done := make(chan struct{})
 			_ = p.CallInThreadWithCallback(func(any, error) { defer close(done); panic(fmt.Sprint("callback ", i)) },
 				func() (any, error) { return i, nil })
-			relWaitClosed(t, done, "panicking callback")
+			waitClosed(t, done, "panicking callback")
 		}
 		relCapacity(t, p, 2)
 
@@ -709,15 +709,15 @@ func TestUserCodeFaults(t *testing.T) {
 			}
 			close(reentered)
 		}, func() (any, error) { return nil, nil })
-		relWaitClosed(t, childRan, "task submitted from a callback")
-		relWaitClosed(t, reentered, "callback re-entering the pool")
+		waitClosed(t, childRan, "task submitted from a callback")
+		waitClosed(t, reentered, "callback re-entering the pool")
 		if got := <-resized; got != [2]int{1, 3} {
 			t.Errorf("inside the callback after AdjustPoolSize(1, 3): min/max %v", got)
 		}
 
 		// Stop from a callback: returns nil before the callback returns; the
 		// queued work still runs, and the drain ends after the callback.
-		gate := relNewGate()
+		gate := newGate(t)
 		stopReturned := make(chan error, 1)
 		var after atomic.Int64
 		_ = p.CallInThreadWithCallback(func(any, error) {
@@ -725,7 +725,7 @@ func TestUserCodeFaults(t *testing.T) {
 			gate.wait()
 		}, func() (any, error) { return nil, nil })
 		var stopErr error
-		relWithin(t, "Stop inside a callback", func() { stopErr = <-stopReturned })
+		within(t, "Stop inside a callback", func() { stopErr = <-stopReturned })
 		if err := stopErr; err != nil {
 			t.Fatalf("Stop inside a callback: %v", err)
 		}
@@ -736,7 +736,7 @@ func TestUserCodeFaults(t *testing.T) {
 			t.Error("Started() after Stop from a callback")
 		}
 		gate.open()
-		relWithin(t, "Stop after Stop from a callback", func() { _ = p.Stop() })
+		within(t, "Stop after Stop from a callback", func() { _ = p.Stop() })
 		_ = after.Load()
 		s := p.Stats()
 		if s.Workers != 0 || s.Failed != 10 {
@@ -751,13 +751,13 @@ func TestUserCodeFaults(t *testing.T) {
 	// while they block: after release, everything queued runs, the faults are
 	// counted, and the pool is back at its size.
 	t.Run("blocked tasks and faults while resizing", func(t *testing.T) {
-		p, _ := relStart(t, 2, 4)
-		gate := relNewGate()
+		p, _ := startCountedPool(t, 2, 4)
+		gate := newGate(t)
 		started := make(chan struct{}, 4)
 		for i := 0; i < 4; i++ {
 			_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
 		}
-		relRecv(t, started, 4, "blockers")
+		recvN(t, started, 4, "blockers")
 		var ran atomic.Int64
 		faults := relFaults()
 		for i := 0; i < 20; i++ {
@@ -771,7 +771,7 @@ func TestUserCodeFaults(t *testing.T) {
 			t.Errorf("while blocked: Working %d Queued %d PendingShrink %d; want 4 20 2", s.Working, s.Queued, s.PendingShrink)
 		}
 		gate.open()
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		if ran.Load() != 20 {
 			t.Errorf("ran %d of 20 queued faulty tasks", ran.Load())
 		}

@@ -10,9 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"regexp"
 	"runtime"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,128 +23,9 @@ import (
 	"go.uber.org/goleak"
 )
 
-// counts4 is the part of Stats a test pins exactly.
-type counts4 struct {
-	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
-	Workers, Working, Queued                                    int
-}
-
-// wantCounts4 checks the accounting of p and that its counts are want.
-func wantCounts4(t *testing.T, p *threadpool.Pool, want counts4) {
-	t.Helper()
-	s := checkStats(t, p)
-	got := counts4{
-		Submitted: s.Submitted, Completed: s.Completed, Failed: s.Failed,
-		Canceled: s.Canceled, Rejected: s.Rejected, CallerRan: s.CallerRan,
-		Workers: s.Workers, Working: s.Working, Queued: s.Queued,
-	}
-	if got != want {
-		t.Errorf("stats:\n got %+v\nwant %+v", got, want)
-	}
-}
-
-// newStarted4 returns a started pool, stopped when the test ends.
-func newStarted4(t *testing.T, min, max int, opts ...threadpool.Option) *threadpool.Pool {
-	t.Helper()
-	p, err := threadpool.New(min, max, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Stop() })
-	return p
-}
-
-// isDone4 reports whether ch is closed, without waiting.
-func isDone4(ch <-chan struct{}) bool {
-	select {
-	case <-ch:
-		return true
-	default:
-		return false
-	}
-}
-
-// goid4 returns the id of the calling goroutine (from its stack header).
-func goid4() uint64 {
-	var buf [64]byte
-	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
-	i := bytes.IndexByte(b, ' ')
-	id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
-	return id
-}
-
-var bubbleRE4 = regexp.MustCompile(`synctest bubble (\d+)`)
-
-// bubbleStacks4 returns the stacks of the goroutines in the caller's
-// synctest bubble, the caller included.
-func bubbleStacks4(t *testing.T) []string {
-	t.Helper()
-	var one [256]byte
-	m := bubbleRE4.FindSubmatch(one[:runtime.Stack(one[:], false)])
-	if m == nil {
-		t.Fatal("bubbleStacks4: not in a synctest bubble")
-	}
-	mine := string(m[1])
-	buf := make([]byte, 1<<20)
-	for {
-		n := runtime.Stack(buf, true)
-		if n < len(buf) {
-			buf = buf[:n]
-			break
-		}
-		buf = make([]byte, 2*len(buf))
-	}
-	var out []string
-	for _, g := range bytes.Split(buf, []byte("\n\n")) {
-		header, _, _ := bytes.Cut(g, []byte("\n"))
-		if m := bubbleRE4.FindSubmatch(header); m != nil && string(m[1]) == mine {
-			out = append(out, string(g))
-		}
-	}
-	return out
-}
-
-// bubbleGoroutines4 counts the goroutines of the caller's bubble other than
-// the caller: workers (goroutines running a worker loop) and others.
-func bubbleGoroutines4(t *testing.T) (workers, others int, otherStacks []string) {
-	t.Helper()
-	self := fmt.Sprintf("goroutine %d ", goid4())
-	for _, g := range bubbleStacks4(t) {
-		switch {
-		case strings.HasPrefix(g, self):
-		case isHarness4(g):
-		case strings.Contains(g, "internal/team.(*goroutine).loop"):
-			workers++
-		default:
-			others++
-			otherStacks = append(otherStacks, g)
-		}
-	}
-	return workers, others, otherStacks
-}
-
-// isHarness4 reports whether goroutine stack g belongs to testing/synctest
-// itself (the bubble's root goroutines), judged by its top frame.
-func isHarness4(g string) bool {
-	lines := strings.SplitN(g, "\n", 3)
-	return len(lines) >= 2 && (strings.HasPrefix(lines[1], "internal/synctest.") ||
-		strings.HasPrefix(lines[1], "testing/synctest."))
-}
-
-func canceledCtx4() context.Context {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	return ctx
-}
-
-// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
-// ErrCanceled; the running one gets its result.
 func TestFutureStopNowCanceled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := newStarted4(t, 1, 1)
+		p := startPool(t, 1, 1)
 		gate := make(chan struct{})
 		running := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
 			<-gate
@@ -177,14 +56,14 @@ func TestFutureStopNowCanceled(t *testing.T) {
 		if ran.Load() != 0 {
 			t.Errorf("%d dropped tasks ran", ran.Load())
 		}
-		wantCounts4(t, p, counts4{Submitted: 4, Completed: 1, Canceled: 3})
+		wantCounters(t, p, counters{Submitted: 4, Completed: 1, Canceled: 3})
 	})
 }
 
 //go:noinline
-func panickingTask4(v any) { panic(v) }
+func panicWith(v any) { panic(v) }
 
-type ctxKey4 struct{}
+type ctxKey struct{}
 
 // reentrantCtx is a user Context whose Done calls back into the pool: the
 // pool must not call it with its mutex held.
@@ -203,7 +82,7 @@ func TestFuture(t *testing.T) {
 	// every concurrent waiter sees the same value and the same error.
 	t.Run("a Future resolves once for every waiter", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 2, 2)
+			p := startPool(t, 2, 2)
 			gate := make(chan struct{})
 			errTask := errors.New("task error 4")
 			ok := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
@@ -214,7 +93,7 @@ func TestFuture(t *testing.T) {
 				<-gate
 				return 7, errTask
 			})
-			if isDone4(ok.Done()) || isDone4(bad.Done()) {
+			if isClosed(ok.Done()) || isClosed(bad.Done()) {
 				t.Fatal("Future resolved before its task ran")
 			}
 
@@ -241,7 +120,7 @@ func TestFuture(t *testing.T) {
 				}()
 			}
 			synctest.Wait() // every waiter waits on an unresolved Future
-			if isDone4(ok.Done()) || len(okRes) != 0 || len(badRes) != 0 {
+			if isClosed(ok.Done()) || len(okRes) != 0 || len(badRes) != 0 {
 				t.Fatal("a waiter returned before the tasks ran")
 			}
 			close(gate)
@@ -267,7 +146,7 @@ func TestFuture(t *testing.T) {
 			if v, err := bad.Wait(context.Background()); v != 7 || err != errTask {
 				t.Errorf("bad after stop: (%d, %v)", v, err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Failed: 1})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 1, Failed: 1})
 		})
 	})
 
@@ -277,7 +156,7 @@ func TestFuture(t *testing.T) {
 	t.Run("a Wait whose context ends returns and the task goes on", func(t *testing.T) {
 		defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			gate := make(chan struct{})
 			fut := threadpool.Submit(context.Background(), p, func(context.Context) (string, error) {
 				<-gate
@@ -300,7 +179,7 @@ func TestFuture(t *testing.T) {
 			if v, err := fut.Wait(canceled); err != context.Canceled || v != "" {
 				t.Errorf("Wait with a canceled ctx: (%q, %v)", v, err)
 			}
-			if isDone4(fut.Done()) {
+			if isClosed(fut.Done()) {
 				t.Fatal("the waiter's ctx resolved the Future")
 			}
 
@@ -315,7 +194,7 @@ func TestFuture(t *testing.T) {
 			}
 			time.Sleep(2 * time.Second) // fake clock: every waiter's deadline passes
 			synctest.Wait()
-			if workers, others, stacks := bubbleGoroutines4(t); workers != 1 || others != 0 {
+			if workers, others, stacks := bubbleGoroutines(t); workers != 1 || others != 0 {
 				t.Errorf("after the waiters gave up: %d workers, %d other goroutines:\n%s", workers, others, stacks)
 			}
 
@@ -324,7 +203,7 @@ func TestFuture(t *testing.T) {
 				t.Errorf("Wait after the task ran: (%q, %v)", v, err)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 1, Completed: 1})
+			wantCounters(t, p, counters{Submitted: 1, Completed: 1})
 		})
 	})
 
@@ -348,7 +227,7 @@ func TestFuture(t *testing.T) {
 	t.Run("the first resolve of a NewFuture wins", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			fut, resolve := threadpool.NewFuture[int]()
-			if isDone4(fut.Done()) {
+			if isClosed(fut.Done()) {
 				t.Fatal("NewFuture returned a resolved Future")
 			}
 			const n = 64
@@ -399,7 +278,7 @@ func TestFuture(t *testing.T) {
 	// Wait on an unresolved Future returns ctx.Err().
 	t.Run("Wait on an unresolved NewFuture returns the context's error", func(t *testing.T) {
 		fut, resolve := threadpool.NewFuture[string]()
-		if v, err := fut.Wait(canceledCtx4()); v != "" || err != context.Canceled {
+		if v, err := fut.Wait(canceledCtx()); v != "" || err != context.Canceled {
 			t.Errorf("Wait: (%q, %v)", v, err)
 		}
 		resolve("x", nil)
@@ -414,11 +293,11 @@ func TestFuture(t *testing.T) {
 	// seen through by errors.Is.
 	t.Run("a panicking task's Future gets a PanicError", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			errBoom := errors.New("boom error 4")
 			for _, value := range []any{"boom4", errBoom} {
 				fut := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
-					panickingTask4(value)
+					panicWith(value)
 					return 1, nil
 				})
 				v, err := fut.Wait(context.Background())
@@ -429,7 +308,7 @@ func TestFuture(t *testing.T) {
 				if v != 0 || pe.Value != value {
 					t.Errorf("panic %v: v %d, Value %v", value, v, pe.Value)
 				}
-				if !bytes.Contains(pe.Stack, []byte("panickingTask4")) {
+				if !bytes.Contains(pe.Stack, []byte("panicWith")) {
 					t.Errorf("Stack does not show the panicking function:\n%s", pe.Stack)
 				}
 				if want := fmt.Sprint(value); !bytes.Contains([]byte(pe.Error()), []byte(want)) {
@@ -444,7 +323,7 @@ func TestFuture(t *testing.T) {
 				t.Errorf("after panics: (%d, %v)", v, err)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 1, Failed: 2})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 1, Failed: 2})
 		})
 	})
 
@@ -452,7 +331,7 @@ func TestFuture(t *testing.T) {
 	// with the Goexit error, counts as failed, and its worker is replaced.
 	t.Run("a task that calls Goexit resolves its Future with ErrGoexit", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1, threadpool.WithName("goexit4"))
+			p := startPool(t, 1, 1, threadpool.WithName("goexit4"))
 			fut := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
 				runtime.Goexit()
 				return 1, nil
@@ -473,7 +352,7 @@ func TestFuture(t *testing.T) {
 				t.Errorf("Threads after Goexit: %+v, want the replacement PoolThread-goexit4-2 only", th)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Failed: 1})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 1, Failed: 1})
 		})
 	})
 
@@ -484,13 +363,13 @@ func TestSubmit(t *testing.T) {
 	// already resolved with ErrStopped; the task never runs (SPEC C2).
 	t.Run("Submit after a stop began returns a Future resolved with ErrStopped", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			gate := make(chan struct{})
 			running := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
 				<-gate
 				return 1, nil
 			})
-			if err := p.Shutdown(canceledCtx4()); err != context.Canceled {
+			if err := p.Shutdown(canceledCtx()); err != context.Canceled {
 				t.Fatalf("Shutdown with a canceled ctx while a task runs: %v", err)
 			}
 			var ran atomic.Bool
@@ -501,7 +380,7 @@ func TestSubmit(t *testing.T) {
 			stopAndCheck(t, p)
 			after := threadpool.Submit(context.Background(), p, task) // stopped
 			for name, f := range map[string]*threadpool.Future[int]{"while stopping": during, "after stop": after} {
-				if !isDone4(f.Done()) {
+				if !isClosed(f.Done()) {
 					t.Errorf("%s: Future not resolved when Submit returned", name)
 				}
 				if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrStopped) {
@@ -514,7 +393,7 @@ func TestSubmit(t *testing.T) {
 			if ran.Load() {
 				t.Error("a task refused with ErrStopped ran")
 			}
-			wantCounts4(t, p, counts4{Submitted: 1, Completed: 1, Rejected: 2})
+			wantCounters(t, p, counters{Submitted: 1, Completed: 1, Rejected: 2})
 		})
 	})
 
@@ -547,10 +426,10 @@ func TestSubmit(t *testing.T) {
 	// The task receives the ctx it was submitted with.
 	t.Run("the task receives its context", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
-			ctx := context.WithValue(context.Background(), ctxKey4{}, "v4")
+			p := startPool(t, 1, 1)
+			ctx := context.WithValue(context.Background(), ctxKey{}, "v4")
 			fut := threadpool.Submit(ctx, p, func(got context.Context) (any, error) {
-				return got.Value(ctxKey4{}), nil
+				return got.Value(ctxKey{}), nil
 			})
 			same := threadpool.Submit(ctx, p, func(got context.Context) (bool, error) {
 				return got == ctx, nil
@@ -562,7 +441,7 @@ func TestSubmit(t *testing.T) {
 				t.Errorf("task got another ctx: (%v, %v)", v, err)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 2})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 2})
 		})
 	})
 
@@ -572,7 +451,7 @@ func TestSubmit(t *testing.T) {
 	// Canceled rises; the task never runs.
 	t.Run("a backlogged task whose context is canceled is reported at once", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			gate := make(chan struct{})
 			if err := p.CallInThread(func() { <-gate }); err != nil {
 				t.Fatal(err)
@@ -580,14 +459,14 @@ func TestSubmit(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			var ran atomic.Bool
 			fut := threadpool.Submit(ctx, p, func(context.Context) (int, error) { ran.Store(true); return 1, nil })
-			wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 			cancel()
 			<-fut.Done() // the worker is still blocked on gate
 			_, err := fut.Wait(context.Background())
 			if !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) {
 				t.Errorf("err %v, want ErrCanceled and context.Canceled", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Canceled: 1, Workers: 1, Working: 1})
+			wantCounters(t, p, counters{Submitted: 2, Canceled: 1, Workers: 1, Working: 1})
 			if p.QueueSize() != 0 {
 				t.Errorf("QueueSize %d after the cancel", p.QueueSize())
 			}
@@ -596,7 +475,7 @@ func TestSubmit(t *testing.T) {
 			if ran.Load() {
 				t.Error("the canceled task ran")
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 1, Canceled: 1})
 		})
 	})
 
@@ -605,7 +484,7 @@ func TestSubmit(t *testing.T) {
 	// and context.DeadlineExceeded.
 	t.Run("a backlogged task is reported exactly at its context's deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			gate := make(chan struct{})
 			if err := p.CallInThread(func() { <-gate }); err != nil {
 				t.Fatal(err)
@@ -622,10 +501,10 @@ func TestSubmit(t *testing.T) {
 			if !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.DeadlineExceeded) {
 				t.Errorf("err %v, want ErrCanceled and DeadlineExceeded", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Canceled: 1, Workers: 1, Working: 1})
+			wantCounters(t, p, counters{Submitted: 2, Canceled: 1, Workers: 1, Working: 1})
 			close(gate)
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 1, Canceled: 1})
 		})
 	})
 
@@ -644,29 +523,29 @@ func TestSubmit(t *testing.T) {
 		}
 
 		t.Run("idle worker", func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
-			check(t, threadpool.Submit(canceledCtx4(), p, task))
+			p := startPool(t, 1, 1)
+			check(t, threadpool.Submit(canceledCtx(), p, task))
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 1, Canceled: 1})
 		})
 		t.Run("new worker", func(t *testing.T) {
-			p := newStarted4(t, 0, 1)
-			check(t, threadpool.Submit(canceledCtx4(), p, task))
+			p := startPool(t, 0, 1)
+			check(t, threadpool.Submit(canceledCtx(), p, task))
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 1, Canceled: 1})
 		})
 		t.Run("not started", func(t *testing.T) {
 			p, err := threadpool.New(1, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			fut := threadpool.Submit(canceledCtx4(), p, task)
+			fut := threadpool.Submit(canceledCtx(), p, task)
 			check(t, fut) // resolved although no worker exists
-			wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 1, Canceled: 1})
 			if n := p.StopNow(); n != 0 {
 				t.Errorf("StopNow dropped %d, want 0: the canceled task left the backlog", n)
 			}
-			wantCounts4(t, p, counts4{Submitted: 1, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 1, Canceled: 1})
 		})
 		if ran.Load() {
 			t.Error("a task whose ctx was done at Submit ran")
@@ -677,7 +556,7 @@ func TestSubmit(t *testing.T) {
 	// holding a bounded-backlog slot as soon as it is reported.
 	t.Run("a canceled backlogged task frees its slot of a bounded backlog", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Reject))
+			p := startPool(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Reject))
 			gate := make(chan struct{})
 			if err := p.CallInThread(func() { <-gate }); err != nil {
 				t.Fatal(err)
@@ -689,18 +568,18 @@ func TestSubmit(t *testing.T) {
 			}
 			cancel()
 			<-a.Done()
-			wantCounts4(t, p, counts4{Submitted: 2, Canceled: 1, Rejected: 1, Workers: 1, Working: 1})
+			wantCounters(t, p, counters{Submitted: 2, Canceled: 1, Rejected: 1, Workers: 1, Working: 1})
 			var ranC atomic.Bool
 			if err := p.CallInThread(func() { ranC.Store(true) }); err != nil {
 				t.Fatalf("the canceled task still holds the slot: %v", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Canceled: 1, Rejected: 1, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Canceled: 1, Rejected: 1, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
 			if !ranC.Load() {
 				t.Error("the task that took the freed slot did not run")
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 2, Canceled: 1, Rejected: 1})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 2, Canceled: 1, Rejected: 1})
 		})
 	})
 

@@ -10,10 +10,10 @@ import (
 	"github.com/twisted-go/threadpool"
 )
 
-// burst4 runs n tasks at once on p (each blocks until all n have started,
+// burst runs n tasks at once on p (each blocks until all n have started,
 // so each needs its own worker), waits until they are done and every
 // worker is idle again.
-func burst4(t *testing.T, p *threadpool.Pool, n int) {
+func burst(t *testing.T, p *threadpool.Pool, n int) {
 	t.Helper()
 	gate := make(chan struct{})
 	for range n {
@@ -29,16 +29,16 @@ func burst4(t *testing.T, p *threadpool.Pool, n int) {
 	synctest.Wait()
 }
 
-// wantShape4 checks the number of workers and idle workers, and that the
+// wantShape checks the number of workers and idle workers, and that the
 // pool's bubble has no goroutine besides the workers.
-func wantShape4(t *testing.T, p *threadpool.Pool, workers, waiters int) {
+func wantShape(t *testing.T, p *threadpool.Pool, workers, waiters int) {
 	t.Helper()
 	synctest.Wait()
 	s := checkStats(t, p)
 	if s.Workers != workers || s.Waiters != waiters {
 		t.Errorf("Workers %d Waiters %d, want %d and %d", s.Workers, s.Waiters, workers, waiters)
 	}
-	if g, others, stacks := bubbleGoroutines4(t); g != workers || others != 0 {
+	if g, others, stacks := bubbleGoroutines(t); g != workers || others != 0 {
 		t.Errorf("%d worker goroutines (want %d) and %d other goroutines:\n%s", g, workers, others, stacks)
 	}
 }
@@ -51,8 +51,8 @@ func TestIdleTimeout(t *testing.T) {
 	t.Run("after a burst the pool goes back to min once idle for the timeout", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			const d = 10 * time.Second
-			p := newStarted4(t, 1, 4, threadpool.WithIdleTimeout(d))
-			wantShape4(t, p, 1, 1)
+			p := startPool(t, 1, 4, threadpool.WithIdleTimeout(d))
+			wantShape(t, p, 1, 1)
 
 			gate := make(chan struct{})
 			for range 4 {
@@ -61,29 +61,29 @@ func TestIdleTimeout(t *testing.T) {
 				}
 			}
 			time.Sleep(time.Hour) // busy workers never time out
-			wantShape4(t, p, 4, 0)
+			wantShape(t, p, 4, 0)
 			close(gate)
-			wantShape4(t, p, 4, 4) // idle: timers, but no extra goroutine
+			wantShape(t, p, 4, 4) // idle: timers, but no extra goroutine
 
 			time.Sleep(d - time.Nanosecond)
-			wantShape4(t, p, 4, 4)
+			wantShape(t, p, 4, 4)
 			time.Sleep(2 * time.Nanosecond)
-			wantShape4(t, p, 1, 1)
+			wantShape(t, p, 1, 1)
 			time.Sleep(time.Hour) // the min worker stays
-			wantShape4(t, p, 1, 1)
+			wantShape(t, p, 1, 1)
 
 			// A second burst converges again.
-			burst4(t, p, 3)
-			wantShape4(t, p, 3, 3)
+			burst(t, p, 3)
+			wantShape(t, p, 3, 3)
 			time.Sleep(d + time.Nanosecond)
-			wantShape4(t, p, 1, 1)
+			wantShape(t, p, 1, 1)
 
 			if s := p.Stats(); s.PeakWorkers != 4 {
 				t.Errorf("PeakWorkers %d, want 4", s.PeakWorkers)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 7, Completed: 7})
-			wantShape4(t, p, 0, 0)
+			wantCounters(t, p, counters{Submitted: 7, Completed: 7})
+			wantShape(t, p, 0, 0)
 		})
 	})
 
@@ -93,8 +93,8 @@ func TestIdleTimeout(t *testing.T) {
 	t.Run("a reused worker starts its idle time again", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			const d = 10 * time.Second
-			p := newStarted4(t, 0, 1, threadpool.WithIdleTimeout(d), threadpool.WithName("idle4"))
-			wantShape4(t, p, 0, 0)
+			p := startPool(t, 0, 1, threadpool.WithIdleTimeout(d), threadpool.WithName("idle4"))
+			wantShape(t, p, 0, 0)
 			run := func() {
 				t.Helper()
 				done := make(chan struct{})
@@ -102,7 +102,7 @@ func TestIdleTimeout(t *testing.T) {
 					t.Fatal(err)
 				}
 				<-done
-				wantShape4(t, p, 1, 1)
+				wantShape(t, p, 1, 1)
 				if th := p.Threads(); len(th) != 1 || th[0].Name != "PoolThread-idle4-1" {
 					t.Errorf("Threads %+v, want the first worker only", th)
 				}
@@ -111,11 +111,11 @@ func TestIdleTimeout(t *testing.T) {
 			time.Sleep(6 * time.Second)
 			run() // reused at 6s, idle from 6s
 			time.Sleep(6 * time.Second)
-			wantShape4(t, p, 1, 1) // 12s: past the first timeout, not the second
+			wantShape(t, p, 1, 1) // 12s: past the first timeout, not the second
 			time.Sleep(4*time.Second - time.Nanosecond)
-			wantShape4(t, p, 1, 1)
+			wantShape(t, p, 1, 1)
 			time.Sleep(2 * time.Nanosecond)
-			wantShape4(t, p, 0, 0)
+			wantShape(t, p, 0, 0)
 
 			run2 := make(chan struct{})
 			if err := p.CallInThread(func() { close(run2) }); err != nil {
@@ -126,7 +126,7 @@ func TestIdleTimeout(t *testing.T) {
 				t.Errorf("Threads %+v, want a new worker PoolThread-idle4-2", th)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 		})
 	})
 
@@ -139,13 +139,13 @@ func TestIdleTimeout(t *testing.T) {
 		} {
 			t.Run(name, func(t *testing.T) {
 				synctest.Test(t, func(t *testing.T) {
-					p := newStarted4(t, 0, 3, opts...)
-					burst4(t, p, 3)
-					wantShape4(t, p, 3, 3)
+					p := startPool(t, 0, 3, opts...)
+					burst(t, p, 3)
+					wantShape(t, p, 3, 3)
 					time.Sleep(1000 * time.Hour)
-					wantShape4(t, p, 3, 3)
+					wantShape(t, p, 3, 3)
 					stopAndCheck(t, p)
-					wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+					wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 				})
 			})
 		}
@@ -155,14 +155,14 @@ func TestIdleTimeout(t *testing.T) {
 	// have armed timers ends them all; nothing fires afterwards.
 	t.Run("Stop ends workers with armed timers", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 0, 3, threadpool.WithIdleTimeout(time.Second))
-			burst4(t, p, 3)
-			wantShape4(t, p, 3, 3)
+			p := startPool(t, 0, 3, threadpool.WithIdleTimeout(time.Second))
+			burst(t, p, 3)
+			wantShape(t, p, 3, 3)
 			stopAndCheck(t, p)
-			wantShape4(t, p, 0, 0)
+			wantShape(t, p, 0, 0)
 			time.Sleep(time.Minute)
-			wantShape4(t, p, 0, 0)
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+			wantShape(t, p, 0, 0)
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 		})
 	})
 
@@ -172,14 +172,14 @@ func TestIdleTimeout(t *testing.T) {
 	t.Run("workers above a lowered min time out", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
 			const d = 10 * time.Second
-			p := newStarted4(t, 2, 2, threadpool.WithIdleTimeout(d))
+			p := startPool(t, 2, 2, threadpool.WithIdleTimeout(d))
 			time.Sleep(2 * d)
-			wantShape4(t, p, 2, 2) // at min: they stay
+			wantShape(t, p, 2, 2) // at min: they stay
 			if err := p.AdjustPoolSize(0, 2); err != nil {
 				t.Fatal(err)
 			}
 			time.Sleep(2 * d)
-			wantShape4(t, p, 0, 0)
+			wantShape(t, p, 0, 0)
 			stopAndCheck(t, p)
 		})
 	})

@@ -203,7 +203,7 @@ func TestIntrospection(t *testing.T) {
 				t.Fatalf("the task's thread label %s is not the busy worker in %+v", l["thread"], busy)
 			}
 			synctest.Wait() // the idle worker is parked too
-			got := labeledGoroutines("g3")
+			got := poolThreads("g3")
 			sort.Strings(got)
 			if want := names(p.Threads()); !slices.Equal(got, want) {
 				t.Fatalf("goroutines labeled threadpool=g3: %v, want one per worker %v", got, want)
@@ -211,7 +211,7 @@ func TestIntrospection(t *testing.T) {
 			g.open()
 			mustStop(t, p)
 			synctest.Wait() // past wg.Done, the workers' last instructions run
-			if got := labeledGoroutines("g3"); len(got) != 0 {
+			if got := poolThreads("g3"); len(got) != 0 {
 				t.Fatalf("labeled goroutines after Stop: %v", got)
 			}
 		})

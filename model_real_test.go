@@ -351,7 +351,7 @@ func (h *relHarness) quiesce() { synctest.Wait() }
 func (h *relHarness) check(t *rapid.T) {
 	h.quiesce()
 	s := h.p.Stats()
-	if err := relCheckSnapshot(h.prev, s); err != nil {
+	if err := checkSnapshot(h.prev, s); err != nil {
 		t.Fatalf("H1/H2: %v", err)
 	}
 	h.prev = &s
@@ -381,7 +381,7 @@ func (h *relHarness) check(t *rapid.T) {
 		t.Fatalf("A5: %s", *msg)
 	}
 	for _, st := range h.stoppers {
-		if done := relIsClosed(st.done); done != (st.gen <= m.endedGen) {
+		if done := isClosed(st.done); done != (st.gen <= m.endedGen) {
 			t.Fatalf("a Stop of generation %d has returned=%v, but the model says its drain ended=%v", st.gen, done, st.gen <= m.endedGen)
 		}
 	}
@@ -619,7 +619,7 @@ func (h *relHarness) finish(t *rapid.T) {
 				t.Fatalf("task %d (refused=%v): callback called %d times", tk.id, tk.refused, n)
 			}
 		case relKindFuture:
-			if !relIsClosed(tk.fut.Done()) {
+			if !isClosed(tk.fut.Done()) {
 				t.Fatalf("task %d: Future unresolved after Stop", tk.id)
 			}
 			if _, err := tk.fut.Wait(context.Background()); tk.wantRun == -1 && err == nil {

@@ -25,7 +25,7 @@ func TestNew(t *testing.T) {
 			mustCall(t, p, func() { ran <- struct{}{} })
 		}
 		wantCounts(t, p, 0, 0, 0, 3)
-		if n := poolGoroutines(); n != 0 {
+		if n := poolGoroutines(""); n != 0 {
 			t.Fatalf("after New and 3 submissions: %d pool goroutines, want 0", n)
 		}
 		goleak.VerifyNone(t)
@@ -43,7 +43,7 @@ func TestNew(t *testing.T) {
 		}
 		recv(t, started, "blocking task")
 		// The blocking task is running, so its worker has set its labels.
-		if n := poolGoroutines(); n != 4 {
+		if n := poolGoroutines(""); n != 4 {
 			t.Fatalf("pool goroutines after Start with 4 waiting tasks = %d, want 4 (one per worker)", n)
 		}
 		if n := p.Workers(); n != 4 {

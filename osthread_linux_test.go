@@ -282,7 +282,7 @@ func TestOSThreads(t *testing.T) {
 			r.after = here()
 			return r, err
 		})
-		wctx, cancel := context.WithTimeout(ctx, failAfter)
+		wctx, cancel := context.WithTimeout(ctx, hangTimeout)
 		defer cancel()
 		r, err := f.Wait(wctx)
 		if err != nil {

@@ -26,8 +26,8 @@ func TestPeerBugs(t *testing.T) {
 	// Mutation: canRunNowLocked tests workers <= max instead of < max.
 	t.Run("ants never more than max under concurrent submits", func(t *testing.T) {
 		const max, submitters, each = 4, 16, 25
-		p, _ := relStart(t, 0, max)
-		gate := relNewGate()
+		p, _ := startCountedPool(t, 0, max)
+		gate := newGate(t)
 		var running, peak, ran atomic.Int64
 		task := func() {
 			n := running.Add(1)
@@ -63,7 +63,7 @@ func TestPeerBugs(t *testing.T) {
 				submitters*each, s.Workers, s.Working, s.Queued, s.PeakWorkers, max, max, submitters*each-max, max)
 		}
 		gate.open()
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		if got := peak.Load(); got > max {
 			t.Errorf("%d tasks ran at once; max is %d", got, max)
 		}
@@ -85,12 +85,12 @@ func TestPeerBugs(t *testing.T) {
 	// and it is not in the WaitGroup).
 	t.Run("ants no goroutine past Stop", func(t *testing.T) {
 		const name = "rel-ants-leak"
-		p, _ := relNew(t, 2, 6, threadpool.WithName(name), threadpool.WithIdleTimeout(time.Millisecond))
+		p, _ := newCountedPool(t, 2, 6, threadpool.WithName(name), threadpool.WithIdleTimeout(time.Millisecond))
 		for round := 0; round < 20; round++ {
 			if err := p.Start(); err != nil {
 				t.Fatalf("round %d: Start: %v", round, err)
 			}
-			gate := relNewGate()
+			gate := newGate(t)
 			started := make(chan struct{}, 64)
 			for i := 0; i < 12; i++ {
 				_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
@@ -98,15 +98,15 @@ func TestPeerBugs(t *testing.T) {
 			_ = p.CallInThread(func() { runtime.Goexit() })
 			_ = p.StopAWorker()
 			_ = p.AdjustPoolSize(1, 5)
-			relRecv(t, started, 5, "blocked tasks started")
+			recvN(t, started, 5, "blocked tasks started")
 			ctx, cancel := context.WithCancel(context.Background())
 			cancel()
 			if err := p.Shutdown(ctx); !errors.Is(err, context.Canceled) {
 				t.Fatalf("round %d: Shutdown with a done ctx while tasks block: %v, want context.Canceled", round, err)
 			}
 			gate.open()
-			relWithin(t, "Stop", func() { _ = p.Stop() })
-			relNoPoolGoroutines(t, name)
+			within(t, "Stop", func() { _ = p.Stop() })
+			noPoolGoroutines(t, name)
 			if s := p.Stats(); s.Workers != 0 || s.Working != 0 || s.Queued != 0 {
 				t.Fatalf("round %d: after Stop: %+v", round, s)
 			}
@@ -120,7 +120,7 @@ func TestPeerBugs(t *testing.T) {
 	// Mutation: Team.Run does not call finish when the task does not return
 	// (drop the deferred dead-worker path).
 	t.Run("pond Goexit does not hang", func(t *testing.T) {
-		p, logs := relStart(t, 1, 1)
+		p, logs := startCountedPool(t, 1, 1)
 		const rounds = 10
 		var cbErrs []error
 		var futs []*threadpool.Future[int]
@@ -147,10 +147,10 @@ func TestPeerBugs(t *testing.T) {
 		if err := p.CallInThread(func() { close(after) }); err != nil {
 			t.Fatal(err)
 		}
-		relWaitClosed(t, after, "a task after 30 Goexits")
-		relRecv(t, cbDone, rounds, "Goexit callbacks")
+		waitClosed(t, after, "a task after 30 Goexits")
+		recvN(t, cbDone, rounds, "Goexit callbacks")
 		for i, f := range futs {
-			relWaitClosed(t, f.Done(), "Goexit future")
+			waitClosed(t, f.Done(), "Goexit future")
 			if _, err := f.Wait(context.Background()); err == nil || !strings.Contains(err.Error(), "Goexit") {
 				t.Errorf("future %d: err %v, want the Goexit error", i, err)
 			}
@@ -160,7 +160,7 @@ func TestPeerBugs(t *testing.T) {
 				t.Errorf("callback %d: err %v, want the Goexit error", i, err)
 			}
 		}
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		s := p.Stats()
 		if s.Failed != 3*rounds || s.Completed != 1 || s.Workers != 0 {
 			t.Errorf("after Stop: Failed %d Completed %d Workers %d; want %d 1 0", s.Failed, s.Completed, s.Workers, 3*rounds)
@@ -177,13 +177,13 @@ func TestPeerBugs(t *testing.T) {
 	// Mutation: cancelBacklogLocked does not queue the cancellations (the
 	// callbacks/Futures of dropped tasks are never told).
 	t.Run("pond StopNow or a canceled context with tasks queued", func(t *testing.T) {
-		p, _ := relStart(t, 2, 2)
-		gate := relNewGate()
+		p, _ := startCountedPool(t, 2, 2)
+		gate := newGate(t)
 		started := make(chan struct{}, 2)
 		for i := 0; i < 2; i++ {
 			_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
 		}
-		relRecv(t, started, 2, "blockers")
+		recvN(t, started, 2, "blockers")
 		// Queued Submit tasks whose ctx ends: resolved now, not when a worker
 		// reaches them.
 		ctx, cancel := context.WithCancel(context.Background())
@@ -193,7 +193,7 @@ func TestPeerBugs(t *testing.T) {
 		}
 		cancel()
 		for _, f := range ctxFuts {
-			relWaitClosed(t, f.Done(), "queued Submit whose ctx ended")
+			waitClosed(t, f.Done(), "queued Submit whose ctx ended")
 			if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) {
 				t.Fatalf("queued Submit after cancel: %v", err)
 			}
@@ -221,7 +221,7 @@ func TestPeerBugs(t *testing.T) {
 			}
 		}
 		for _, f := range futs {
-			if !relIsClosed(f.Done()) {
+			if !isClosed(f.Done()) {
 				t.Fatal("a dropped task's Future is unresolved when StopNow returned")
 			}
 			if _, err := f.Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) {
@@ -232,7 +232,7 @@ func TestPeerBugs(t *testing.T) {
 			t.Fatalf("after StopNow with 2 running: %+v", s)
 		}
 		gate.open()
-		relWithin(t, "Stop after StopNow", func() { _ = p.Stop() })
+		within(t, "Stop after StopNow", func() { _ = p.Stop() })
 		if ran.Load() != 0 {
 			t.Errorf("%d dropped tasks ran", ran.Load())
 		}
@@ -249,16 +249,16 @@ func TestPeerBugs(t *testing.T) {
 	// Mutation: unlock does not admit blocked submitters (drop its admitLocked call).
 	t.Run("pond every blocked submitter wakes", func(t *testing.T) {
 		const submitters, each = 16, 40
-		p, _ := relStart(t, 0, 1, threadpool.WithQueueLimit(2, threadpool.Block))
+		p, _ := startCountedPool(t, 0, 1, threadpool.WithQueueLimit(2, threadpool.Block))
 		var ran atomic.Int64
 		var wg sync.WaitGroup
 		// The one worker is held until the queue is full and every submitter
 		// has reached its first submission, so that most of them are blocked
 		// when room starts to appear.
-		hold := relNewGate()
+		hold := newGate(t)
 		holding := make(chan struct{})
 		_ = p.CallInThread(func() { close(holding); hold.wait() })
-		relWaitClosed(t, holding, "holder")
+		waitClosed(t, holding, "holder")
 		ready := make(chan struct{}, submitters)
 		for i := 0; i < submitters; i++ {
 			wg.Add(1)
@@ -282,14 +282,14 @@ func TestPeerBugs(t *testing.T) {
 				}
 			}(i)
 		}
-		relRecv(t, ready, submitters, "submitters")
-		relEventually(t, "queue full", func() bool { return p.QueueSize() == 2 })
+		recvN(t, ready, submitters, "submitters")
+		eventually(t, "queue full", func() bool { return p.QueueSize() == 2 })
 		for i := 0; i < 100; i++ {
 			runtime.Gosched()
 		}
 		hold.open()
-		relWithin(t, "blocked submitters", wg.Wait)
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "blocked submitters", wg.Wait)
+		within(t, "Stop", func() { _ = p.Stop() })
 		if ran.Load() != submitters*each {
 			t.Fatalf("ran %d, want %d", ran.Load(), submitters*each)
 		}
@@ -298,7 +298,7 @@ func TestPeerBugs(t *testing.T) {
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
-		gate := relNewGate()
+		gate := newGate(t)
 		_ = p.CallInThread(gate.wait)
 		_ = p.CallInThread(func() {})
 		_ = p.CallInThread(func() {}) // running 1, queued 2: full
@@ -315,12 +315,12 @@ func TestPeerBugs(t *testing.T) {
 				if !errors.Is(err, threadpool.ErrStopped) {
 					t.Errorf("blocked submitter woken by Stop: %v, want ErrStopped", err)
 				}
-			case <-time.After(relWatchdog):
+			case <-time.After(hangTimeout):
 				t.Fatalf("only %d of %d blocked submitters woke after Stop", i, submitters)
 			}
 		}
 		gate.open()
-		relWaitClosed(t, stopped, "Stop")
+		waitClosed(t, stopped, "Stop")
 	})
 
 	// A5: conc deadlocked when a task submitted to its own pool at the limit: Go
@@ -331,7 +331,7 @@ func TestPeerBugs(t *testing.T) {
 	// Mutation: fullLocked treats "no worker free" as full for the default
 	// unbounded backlog (QueueLimit <= 0 ... becomes QueueLimit < 0).
 	t.Run("conc no deadlock at the limit", func(t *testing.T) {
-		p, _ := relStart(t, 0, 2)
+		p, _ := startCountedPool(t, 0, 2)
 		var ran atomic.Int64
 		var wg sync.WaitGroup
 		var spawn func(depth int)
@@ -363,8 +363,8 @@ func TestPeerBugs(t *testing.T) {
 		}
 		spawn(2)
 		spawn(2)
-		relWithin(t, "nested submissions at the limit", wg.Wait)
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "nested submissions at the limit", wg.Wait)
+		within(t, "Stop", func() { _ = p.Stop() })
 		if ran.Load() != 2*(1+3+9) {
 			t.Errorf("ran %d, want %d", ran.Load(), 2*(1+3+9))
 		}

@@ -19,12 +19,12 @@ import (
 	"github.com/twisted-go/threadpool/threadpooltest"
 )
 
-// fullPool4 returns a started pool (1, 1) with a backlog limit of 1 under
+// fullPool returns a started pool (1, 1) with a backlog limit of 1 under
 // policy, whose worker blocks on the returned gate and whose backlog holds
 // one task: the backlog is full.
-func fullPool4(t *testing.T, policy threadpool.OverflowPolicy) (*threadpool.Pool, chan struct{}) {
+func fullPool(t *testing.T, policy threadpool.OverflowPolicy) (*threadpool.Pool, chan struct{}) {
 	t.Helper()
-	p := newStarted4(t, 1, 1, threadpool.WithQueueLimit(1, policy))
+	p := startPool(t, 1, 1, threadpool.WithQueueLimit(1, policy))
 	gate := make(chan struct{})
 	if err := p.CallInThread(func() { <-gate }); err != nil {
 		t.Fatal(err)
@@ -32,15 +32,15 @@ func fullPool4(t *testing.T, policy threadpool.OverflowPolicy) (*threadpool.Pool
 	if err := p.CallInThread(func() { <-gate }); err != nil {
 		t.Fatal(err)
 	}
-	wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+	wantCounters(t, p, counters{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 	return p, gate
 }
 
-// blockedSubmit4 starts a goroutine that submits a task under Block and
+// blockedSubmit starts a goroutine that submits a task under Block and
 // reports Submit's outcome on the returned channel; it checks that the
 // submitter is blocked (every goroutine of the bubble is, and it has not
 // returned).
-func blockedSubmit4(t *testing.T, p *threadpool.Pool, ctx context.Context, ran *atomic.Int32) chan error {
+func blockedSubmit(t *testing.T, p *threadpool.Pool, ctx context.Context, ran *atomic.Int32) chan error {
 	t.Helper()
 	out := make(chan error, 1)
 	go func() {
@@ -59,12 +59,12 @@ func blockedSubmit4(t *testing.T, p *threadpool.Pool, ctx context.Context, ran *
 	return out
 }
 
-// namedFullPool4 returns a started pool (1, 1) of memory workers with a
+// namedFullPool returns a started pool (1, 1) of memory workers with a
 // backlog limit of 1 under Block: its worker holds the task "running" and
 // its backlog the task "queued", so the backlog is full. task(name) makes a
 // task that appends name to *order when it runs, on the goroutine that runs
 // it (the test's, through w).
-func namedFullPool4(t *testing.T) (p *threadpool.Pool, w *threadpooltest.Workers, task func(string) func(), order *[]string) {
+func namedFullPool(t *testing.T) (p *threadpool.Pool, w *threadpooltest.Workers, task func(string) func(), order *[]string) {
 	t.Helper()
 	p, w = threadpooltest.New(1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
 	mustStart(t, p)
@@ -81,7 +81,7 @@ func TestQueueLimit(t *testing.T) {
 	// room made by a worker is usable again.
 	t.Run("Reject refuses every kind of submission to a full backlog", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.Reject)
+			p, gate := fullPool(t, threadpool.Reject)
 			var ran atomic.Int32
 			if err := p.CallInThread(func() { ran.Add(1) }); !errors.Is(err, threadpool.ErrQueueFull) {
 				t.Errorf("CallInThread: %v, want ErrQueueFull", err)
@@ -92,19 +92,19 @@ func TestQueueLimit(t *testing.T) {
 				t.Errorf("CallInThreadWithCallback: %v, want ErrQueueFull", err)
 			}
 			fut := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) { ran.Add(1); return 1, nil })
-			if !isDone4(fut.Done()) {
+			if !isClosed(fut.Done()) {
 				t.Error("Future of a rejected task not resolved when Submit returned")
 			}
 			if _, err := fut.Wait(context.Background()); !errors.Is(err, threadpool.ErrQueueFull) {
 				t.Errorf("Submit: %v, want ErrQueueFull", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Rejected: 3, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 2, Rejected: 3, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
 			if ran.Load() != 0 {
 				t.Errorf("%d rejected tasks ran", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 2, Rejected: 3})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 2, Rejected: 3})
 		})
 	})
 
@@ -112,7 +112,7 @@ func TestQueueLimit(t *testing.T) {
 	// worker do not use the backlog's room.
 	t.Run("Reject counts only waiting tasks against the limit", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 0, 3, threadpool.WithQueueLimit(1, threadpool.Reject))
+			p := startPool(t, 0, 3, threadpool.WithQueueLimit(1, threadpool.Reject))
 			gate := make(chan struct{})
 			for i := range 4 { // three to new workers, one to the backlog
 				if err := p.CallInThread(func() { <-gate }); err != nil {
@@ -122,10 +122,10 @@ func TestQueueLimit(t *testing.T) {
 			if err := p.CallInThread(func() {}); !errors.Is(err, threadpool.ErrQueueFull) {
 				t.Errorf("fifth task: %v, want ErrQueueFull", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 4, Rejected: 1, Workers: 3, Working: 3, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 4, Rejected: 1, Workers: 3, Working: 3, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 4, Completed: 4, Rejected: 1})
+			wantCounters(t, p, counters{Submitted: 4, Completed: 4, Rejected: 1})
 		})
 	})
 
@@ -133,11 +133,11 @@ func TestQueueLimit(t *testing.T) {
 	// full and proceeds when a worker takes a task from it.
 	t.Run("Block waits for room a worker makes", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.Block)
+			p, gate := fullPool(t, threadpool.Block)
 			var ran atomic.Int32
-			out := blockedSubmit4(t, p, context.Background(), &ran)
+			out := blockedSubmit(t, p, context.Background(), &ran)
 			// While blocked it is not counted anywhere.
-			wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			if err := <-out; err != nil {
 				t.Errorf("blocked Submit after room appeared: %v", err)
@@ -146,7 +146,7 @@ func TestQueueLimit(t *testing.T) {
 			if ran.Load() != 1 {
 				t.Errorf("the blocked task ran %d times", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 		})
 	})
 
@@ -158,7 +158,7 @@ func TestQueueLimit(t *testing.T) {
 	// test's goroutine.
 	t.Run("Block admits blocked submitters in order", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, w, task, order := namedFullPool4(t)
+			p, w, task, order := namedFullPool(t)
 			names := []string{"a", "b", "c", "late"}
 			outs := make([]chan error, len(names)) // nil until the submitter starts
 			block := func(i int) {
@@ -169,14 +169,14 @@ func TestQueueLimit(t *testing.T) {
 			for i := range 3 {
 				block(i)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 			for i := range names {
 				if !w.RunOne() {
 					t.Fatalf("round %d: nothing to run", i)
 				}
 				// The worker took the oldest backlogged task, and the oldest
 				// blocked submission its room, without waiting for a wake-up.
-				wantCounts4(t, p, counts4{Submitted: uint64(3 + i), Completed: uint64(1 + i), Workers: 1, Working: 1, Queued: 1})
+				wantCounters(t, p, counters{Submitted: uint64(3 + i), Completed: uint64(1 + i), Workers: 1, Working: 1, Queued: 1})
 				synctest.Wait()
 				for j, out := range outs {
 					select {
@@ -202,7 +202,7 @@ func TestQueueLimit(t *testing.T) {
 				t.Errorf("ran %v, want %v", *order, want)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 6, Completed: 6})
+			wantCounters(t, p, counters{Submitted: 6, Completed: 6})
 		})
 	})
 
@@ -213,7 +213,7 @@ func TestQueueLimit(t *testing.T) {
 	// included.
 	t.Run("Block lets a submitter whose context ends leave the queue", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, w, task, order := namedFullPool4(t)
+			p, w, task, order := namedFullPool(t)
 			// call blocks in CallInThread, which returns once the task is
 			// accepted; submit blocks in Submit, whose Future here resolves
 			// only when its context ends.
@@ -249,7 +249,7 @@ func TestQueueLimit(t *testing.T) {
 			if err := <-outB; !errors.Is(err, threadpool.ErrCanceled) {
 				t.Errorf("b: %v, want ErrCanceled", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 4, Canceled: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 4, Canceled: 2, Workers: 1, Working: 1, Queued: 1})
 			for _, out := range []chan error{outA, outD} {
 				if !w.RunOne() {
 					t.Fatal("nothing to run")
@@ -269,7 +269,7 @@ func TestQueueLimit(t *testing.T) {
 				t.Errorf("ran %v, want %v", *order, want)
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 6, Completed: 4, Canceled: 2})
+			wantCounters(t, p, counters{Submitted: 6, Completed: 4, Canceled: 2})
 		})
 	})
 
@@ -277,7 +277,7 @@ func TestQueueLimit(t *testing.T) {
 	// new worker, which makes room for the blocked submitter.
 	t.Run("Block is woken by a raised max", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.Block)
+			p, gate := fullPool(t, threadpool.Block)
 			var ran atomic.Int32
 			blocked := make(chan error, 1)
 			go func() { blocked <- p.CallInThread(func() { ran.Add(1); <-gate }) }()
@@ -300,13 +300,13 @@ func TestQueueLimit(t *testing.T) {
 				t.Fatal("raising max did not wake the blocked submitter")
 			}
 			// The two gated tasks run; the woken one waits in the backlog.
-			wantCounts4(t, p, counts4{Submitted: 3, Workers: 2, Working: 2, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Workers: 2, Working: 2, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
 			if ran.Load() != 1 {
 				t.Errorf("the woken task ran %d times", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 		})
 	})
 
@@ -314,9 +314,9 @@ func TestQueueLimit(t *testing.T) {
 	// ErrStopped (counted Rejected); the tasks never run.
 	t.Run("Block is woken by a stop with ErrStopped", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.Block)
+			p, gate := fullPool(t, threadpool.Block)
 			var ran atomic.Int32
-			fut := blockedSubmit4(t, p, context.Background(), &ran)
+			fut := blockedSubmit(t, p, context.Background(), &ran)
 			call := make(chan error, 1)
 			go func() { call <- p.CallInThread(func() { ran.Add(1) }) }()
 			synctest.Wait()
@@ -343,7 +343,7 @@ func TestQueueLimit(t *testing.T) {
 			if ran.Load() != 0 {
 				t.Errorf("%d refused tasks ran", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 2, Rejected: 2})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 2, Rejected: 2})
 		})
 	})
 
@@ -352,16 +352,16 @@ func TestQueueLimit(t *testing.T) {
 	// the ctx's error; the task counts as submitted and canceled and never runs.
 	t.Run("Block returns when the submitter's context ends", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.Block)
+			p, gate := fullPool(t, threadpool.Block)
 			var ran atomic.Int32
 
 			ctx, cancel := context.WithCancel(context.Background())
-			out := blockedSubmit4(t, p, ctx, &ran)
+			out := blockedSubmit(t, p, ctx, &ran)
 			cancel()
 			if err := <-out; !errors.Is(err, threadpool.ErrCanceled) || !errors.Is(err, context.Canceled) {
 				t.Errorf("canceled blocked Submit: %v, want ErrCanceled and context.Canceled", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Canceled: 1, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Canceled: 1, Workers: 1, Working: 1, Queued: 1})
 
 			tctx, tcancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer tcancel()
@@ -376,10 +376,10 @@ func TestQueueLimit(t *testing.T) {
 			if d := time.Since(start); d != 3*time.Second {
 				t.Errorf("blocked Submit returned after %v, want 3s", d)
 			}
-			wantCounts4(t, p, counts4{Submitted: 4, Canceled: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 4, Canceled: 2, Workers: 1, Working: 1, Queued: 1})
 
 			// A ctx already done does not wait at all.
-			if _, err := threadpool.Submit(canceledCtx4(), p, func(context.Context) (int, error) {
+			if _, err := threadpool.Submit(canceledCtx(), p, func(context.Context) (int, error) {
 				ran.Add(1)
 				return 1, nil
 			}).Wait(context.Background()); !errors.Is(err, threadpool.ErrCanceled) {
@@ -391,7 +391,7 @@ func TestQueueLimit(t *testing.T) {
 			if ran.Load() != 0 {
 				t.Errorf("%d canceled tasks ran", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 5, Completed: 2, Canceled: 3})
+			wantCounters(t, p, counters{Submitted: 5, Completed: 2, Canceled: 3})
 		})
 	})
 
@@ -399,7 +399,7 @@ func TestQueueLimit(t *testing.T) {
 	// ctx ends gives its room to a blocked submitter at once.
 	t.Run("Block is woken by a canceled backlogged task", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+			p := startPool(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
 			gate := make(chan struct{})
 			if err := p.CallInThread(func() { <-gate }); err != nil {
 				t.Fatal(err)
@@ -407,14 +407,14 @@ func TestQueueLimit(t *testing.T) {
 			var ran atomic.Int32
 			ctx, cancel := context.WithCancel(context.Background())
 			waiting := threadpool.Submit(ctx, p, func(context.Context) (int, error) { ran.Add(1); return 1, nil })
-			out := blockedSubmit4(t, p, context.Background(), &ran)
+			out := blockedSubmit(t, p, context.Background(), &ran)
 			cancel()
 			synctest.Wait()
-			if !isDone4(waiting.Done()) {
+			if !isClosed(waiting.Done()) {
 				t.Fatal("the canceled backlogged task was not reported")
 			}
 			// The blocked submission took the freed room; the worker still blocks.
-			wantCounts4(t, p, counts4{Submitted: 3, Canceled: 1, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Canceled: 1, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			if err := <-out; err != nil {
 				t.Errorf("blocked Submit: %v", err)
@@ -423,7 +423,7 @@ func TestQueueLimit(t *testing.T) {
 			if ran.Load() != 1 {
 				t.Errorf("%d tasks ran, want the formerly blocked one only", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 2, Canceled: 1})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 2, Canceled: 1})
 		})
 	})
 
@@ -432,7 +432,7 @@ func TestQueueLimit(t *testing.T) {
 	// worker could make; a stop releases it with ErrStopped.
 	t.Run("Block makes a task that submits to its own full pool wait for a stop", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
+			p := startPool(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.Block))
 			inner := make(chan error, 2)
 			outer := threadpool.Submit(context.Background(), p, func(ctx context.Context) (int, error) {
 				inner <- p.CallInThread(func() {}) // to the backlog
@@ -443,15 +443,15 @@ func TestQueueLimit(t *testing.T) {
 			if err := <-inner; err != nil {
 				t.Fatalf("first inner submission: %v", err)
 			}
-			if isDone4(outer.Done()) || len(inner) != 0 {
+			if isClosed(outer.Done()) || len(inner) != 0 {
 				t.Fatal("the task submitting to its own full pool did not block")
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 2, Workers: 1, Working: 1, Queued: 1})
 			stopAndCheck(t, p)
 			if err := <-inner; !errors.Is(err, threadpool.ErrStopped) {
 				t.Errorf("second inner submission: %v, want ErrStopped", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 2, Completed: 2, Rejected: 1})
+			wantCounters(t, p, counters{Submitted: 2, Completed: 2, Rejected: 1})
 		})
 	})
 
@@ -460,16 +460,16 @@ func TestQueueLimit(t *testing.T) {
 	// counted in Submitted, Completed or Failed and CallerRan, never Working.
 	t.Run("RunInCaller runs a submission to a full backlog on the submitter", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.RunInCaller)
-			me := goid4()
+			p, gate := fullPool(t, threadpool.RunInCaller)
+			me := goid()
 			var gotID uint64
 			var stack []byte
 			fut := threadpool.Submit(context.Background(), p, func(context.Context) (int, error) {
-				gotID = goid4()
+				gotID = goid()
 				stack = debug.Stack()
 				return 5, nil
 			})
-			if !isDone4(fut.Done()) {
+			if !isClosed(fut.Done()) {
 				t.Fatal("the task did not run before Submit returned")
 			}
 			if v, err := fut.Wait(context.Background()); v != 5 || err != nil {
@@ -481,24 +481,24 @@ func TestQueueLimit(t *testing.T) {
 			if !strings.Contains(string(stack), "TestQueueLimit.") {
 				t.Errorf("the submitter is not on the task's stack:\n%s", stack)
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 1, CallerRan: 1, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 1, CallerRan: 1, Workers: 1, Working: 1, Queued: 1})
 
 			// Fire-and-forget and callback tasks too; a panic fails the task.
 			var callerRan atomic.Bool
-			if err := p.CallInThread(func() { callerRan.Store(goid4() == me) }); err != nil || !callerRan.Load() {
+			if err := p.CallInThread(func() { callerRan.Store(goid() == me) }); err != nil || !callerRan.Load() {
 				t.Errorf("CallInThread: err %v, ran on the caller %v", err, callerRan.Load())
 			}
 			var cbErr error
 			err := p.CallInThreadWithCallback(func(_ any, err error) { cbErr = err },
-				func() (any, error) { panickingTask4("caller4"); return nil, nil })
+				func() (any, error) { panicWith("caller4"); return nil, nil })
 			var pe *threadpool.PanicError
 			if err != nil || !errors.As(cbErr, &pe) || pe.Value != "caller4" {
 				t.Errorf("panicking callback task: err %v, callback got %v", err, cbErr)
 			}
-			wantCounts4(t, p, counts4{Submitted: 5, Completed: 2, Failed: 1, CallerRan: 3, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 5, Completed: 2, Failed: 1, CallerRan: 3, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 5, Completed: 4, Failed: 1, CallerRan: 3})
+			wantCounters(t, p, counters{Submitted: 5, Completed: 4, Failed: 1, CallerRan: 3})
 		})
 	})
 
@@ -508,7 +508,7 @@ func TestQueueLimit(t *testing.T) {
 	// that ran: Submitted, Failed and CallerRan (SPEC C6, H2).
 	t.Run("RunInCaller with Goexit ends the submitter and is counted", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p, gate := fullPool4(t, threadpool.RunInCaller)
+			p, gate := fullPool(t, threadpool.RunInCaller)
 			cbErr := make(chan error, 1)
 			returned := false
 			done := make(chan struct{})
@@ -525,10 +525,10 @@ func TestQueueLimit(t *testing.T) {
 			if err := <-cbErr; err == nil || err.Error() != "threadpool: task called runtime.Goexit" {
 				t.Errorf("callback got %v, want the Goexit error", err)
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Failed: 1, CallerRan: 1, Workers: 1, Working: 1, Queued: 1})
+			wantCounters(t, p, counters{Submitted: 3, Failed: 1, CallerRan: 1, Workers: 1, Working: 1, Queued: 1})
 			close(gate)
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 2, Failed: 1, CallerRan: 1})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 2, Failed: 1, CallerRan: 1})
 		})
 	})
 
@@ -537,11 +537,11 @@ func TestQueueLimit(t *testing.T) {
 	// failed and caller-ran, so Submitted == Completed+Failed+Canceled+Queued+
 	// Working still holds ("nothing is silently lost").
 	t.Run("RunInCaller with Goexit in every kind of task is counted once", func(t *testing.T) {
-		p, _ := relStart(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
-		gate := relNewGate()
+		p, _ := startCountedPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
+		gate := newGate(t)
 		started := make(chan struct{}, 1)
 		_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
-		relRecv(t, started, 1, "blocker")
+		recvN(t, started, 1, "blocker")
 		_ = p.CallInThread(func() {}) // fills the backlog of 1
 		for _, kind := range []string{"call", "callback", "future"} {
 			done := make(chan struct{})
@@ -557,10 +557,10 @@ func TestQueueLimit(t *testing.T) {
 				}
 				t.Errorf("%s: the submission returned after the task called Goexit in the caller", kind)
 			}()
-			relWaitClosed(t, done, "caller-run Goexit")
+			waitClosed(t, done, "caller-run Goexit")
 		}
 		s := p.Stats()
-		if err := relCheckSnapshot(nil, s); err != nil {
+		if err := checkSnapshot(nil, s); err != nil {
 			t.Error(err)
 		}
 		if s.CallerRan != 3 || s.Failed != 3 || s.Submitted != 5 {
@@ -574,7 +574,7 @@ func TestQueueLimit(t *testing.T) {
 	// waits for it without deadlock.
 	t.Run("RunInCaller lets a task submit to its own full pool", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
+			p := startPool(t, 1, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
 			var later atomic.Bool
 			outer := threadpool.Submit(context.Background(), p, func(ctx context.Context) (int, error) {
 				if err := p.CallInThread(func() { later.Store(true) }); err != nil { // to the backlog
@@ -592,7 +592,7 @@ func TestQueueLimit(t *testing.T) {
 			if !later.Load() {
 				t.Error("the backlogged inner task did not run")
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3, CallerRan: 1})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3, CallerRan: 1})
 		})
 	})
 

@@ -4,28 +4,14 @@ package threadpool_test
 
 import (
 	"errors"
-	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
 
 	"github.com/twisted-go/threadpool"
+	"go.uber.org/goleak"
 )
-
-// settledPoolGoroutines is poolGoroutines once the goroutines of earlier
-// tests' pools have returned: Stop returns when every worker has said it is
-// done, which is the last thing it does, so one may still be on its way out
-// when the next test counts. It gives them a bounded number of chances to
-// run; a goroutine that stays is counted.
-func settledPoolGoroutines() int {
-	n := poolGoroutines()
-	for i := 0; i < 1000 && n != 0; i++ {
-		runtime.Gosched()
-		n = poolGoroutines()
-	}
-	return n
-}
 
 func TestResize(t *testing.T) {
 	// D1: AdjustPoolSize on a pool that is not started (new, or stopped) only
@@ -43,9 +29,7 @@ func TestResize(t *testing.T) {
 			t.Fatalf("Min, Max = %d, %d; want 2, 7", p.Min(), p.Max())
 		}
 		wantCounts(t, p, 0, 0, 0, 3)
-		if n := settledPoolGoroutines(); n != 0 {
-			t.Fatalf("%d pool goroutines after AdjustPoolSize on a new pool", n)
-		}
+		goleak.VerifyNone(t) // no goroutine at all, the earlier tests' gone too
 		if ran.Load() != 0 {
 			t.Fatal("a task ran on a pool that was never started")
 		}

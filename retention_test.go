@@ -91,7 +91,7 @@ func relFutureFunc(tr *relTracker, what string) func(context.Context) (int, erro
 // relIdle waits until p has no busy worker and an empty backlog.
 func relIdle(t *testing.T, p *threadpool.Pool) {
 	t.Helper()
-	relEventually(t, "pool idle", func() bool { s := p.Stats(); return s.Working == 0 && s.Queued == 0 })
+	eventually(t, "pool idle", func() bool { s := p.Stats(); return s.Working == 0 && s.Queued == 0 })
 }
 
 // retainedByFirstTask submits, on a one-worker pool, a task capturing a
@@ -260,7 +260,7 @@ func TestRetention(t *testing.T) {
 	// while the pool lives on with idle workers.
 	t.Run("finished work is not retained", func(t *testing.T) {
 		tr := &relTracker{}
-		p, _ := relStart(t, 2, 4)
+		p, _ := startCountedPool(t, 2, 4)
 		var wg sync.WaitGroup
 		submitAll := func(round string) {
 			for i := 0; i < 30; i++ {
@@ -279,14 +279,14 @@ func TestRetention(t *testing.T) {
 		}
 		// Straight to workers.
 		submitAll("direct")
-		relWithin(t, "direct tasks", wg.Wait)
+		within(t, "direct tasks", wg.Wait)
 		// Through the backlog: 4 blockers hold every worker.
-		gate := relNewGate()
+		gate := newGate(t)
 		started := make(chan struct{}, 4)
 		for i := 0; i < 4; i++ {
 			_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
 		}
-		relRecv(t, started, 4, "blockers")
+		recvN(t, started, 4, "blockers")
 		var futs []*threadpool.Future[int]
 		for i := 0; i < 100; i++ {
 			wg.Add(2)
@@ -295,9 +295,9 @@ func TestRetention(t *testing.T) {
 			futs = append(futs, threadpool.Submit(context.Background(), p, relFutureFunc(tr, "backlog Future f")))
 		}
 		gate.open()
-		relWithin(t, "backlogged tasks", wg.Wait)
+		within(t, "backlogged tasks", wg.Wait)
 		for _, f := range futs {
-			relWaitClosed(t, f.Done(), "backlogged Future")
+			waitClosed(t, f.Done(), "backlogged Future")
 		}
 		futs = nil
 		relIdle(t, p)
@@ -315,7 +315,7 @@ func TestRetention(t *testing.T) {
 	// test_threadCreationArgumentsCallInThreadWithCallback).
 	t.Run("the function is gone while its callback runs", func(t *testing.T) {
 		tr := &relTracker{}
-		p, _ := relStart(t, 1, 1)
+		p, _ := startCountedPool(t, 1, 1)
 		var wg sync.WaitGroup
 		wg.Add(1)
 		var aliveInCallback []string
@@ -328,7 +328,7 @@ func TestRetention(t *testing.T) {
 			t.Fatal(err)
 		}
 		f = nil
-		relWithin(t, "callback", wg.Wait)
+		within(t, "callback", wg.Wait)
 		for _, a := range aliveInCallback {
 			if a == "task (f)" {
 				t.Errorf("the task's function is still reachable while its callback runs")
@@ -340,11 +340,11 @@ func TestRetention(t *testing.T) {
 	// Block submitter whose ctx ended) are not retained either.
 	t.Run("work the pool never ran is not retained", func(t *testing.T) {
 		tr := &relTracker{}
-		p, _ := relStart(t, 1, 1, threadpool.WithQueueLimit(64, threadpool.Block))
-		gate := relNewGate()
+		p, _ := startCountedPool(t, 1, 1, threadpool.WithQueueLimit(64, threadpool.Block))
+		gate := newGate(t)
 		started := make(chan struct{}, 1)
 		_ = p.CallInThread(func() { started <- struct{}{}; gate.wait() })
-		relRecv(t, started, 1, "blocker")
+		recvN(t, started, 1, "blocker")
 		ctx, cancel := context.WithCancel(context.Background())
 		var wg sync.WaitGroup
 		for i := 0; i < 32; i++ {
@@ -366,12 +366,12 @@ func TestRetention(t *testing.T) {
 			}
 		}()
 		cancel2()
-		relWaitClosed(t, blocked, "Block submitter")
+		waitClosed(t, blocked, "Block submitter")
 		if n := p.StopNow(); n != 64 {
 			t.Errorf("StopNow dropped %d, want 64", n)
 		}
 		gate.open()
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}
@@ -406,7 +406,7 @@ func TestRetention(t *testing.T) {
 	// resizing, faults, idle timers and restarts.
 	t.Run("a stopped pool nothing refers to is collected", func(t *testing.T) {
 		wp := func() weak.Pointer[threadpool.Pool] {
-			p, _ := relNew(t, 1, 3, threadpool.WithName("rel-gc"))
+			p, _ := newCountedPool(t, 1, 3, threadpool.WithName("rel-gc"))
 			for round := 0; round < 3; round++ {
 				if err := p.Start(); err != nil {
 					t.Fatal(err)
@@ -425,7 +425,7 @@ func TestRetention(t *testing.T) {
 			}
 			return weak.Make(p)
 		}()
-		relNoPoolGoroutines(t, "rel-gc")
+		noPoolGoroutines(t, "rel-gc")
 		runtime.GC()
 		runtime.GC()
 		if wp.Value() != nil {

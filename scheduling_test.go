@@ -101,7 +101,7 @@ func TestScheduling(t *testing.T) {
 			ev := newEvent()
 			t.Cleanup(ev.set) // never leave waiters behind on failure
 			mustCall(t, p, ev.set)
-			if !ev.waitFor(failAfter) {
+			if !ev.waitFor(hangTimeout) {
 				t.Fatal("the first set did not run")
 			}
 			for i := range 200 {
@@ -112,7 +112,7 @@ func TestScheduling(t *testing.T) {
 					mustCall(t, p, func() { ev.wait(); woke.Done() })
 				}
 				mustCall(t, p, ev.set)
-				if !ev.waitFor(failAfter) {
+				if !ev.waitFor(hangTimeout) {
 					t.Fatalf("max %d, round %d: 'set' did not run in a worker; timed out waiting on 'wait' (Stats %+v)", max, i, p.Stats())
 				}
 				woke.Wait()
@@ -473,7 +473,7 @@ func TestScheduling(t *testing.T) {
 	// own pool does not deadlock: the children wait in the backlog (the one
 	// worker is the parent's) and run, in order, after the parent returns.
 	t.Run("a task may submit to its own pool at max 1", func(t *testing.T) {
-		p, _ := relStart(t, 0, 1)
+		p, _ := startCountedPool(t, 0, 1)
 		var mu sync.Mutex
 		var order []string
 		record := func(s string) { mu.Lock(); order = append(order, s); mu.Unlock() }
@@ -499,17 +499,17 @@ func TestScheduling(t *testing.T) {
 			t.Fatal(err)
 		}
 		var s threadpool.Stats
-		relWithin(t, "parent task", func() { s = <-parentDone })
+		within(t, "parent task", func() { s = <-parentDone })
 		if s.Queued != 3 || s.Working != 1 || s.Workers != 1 {
 			t.Errorf("inside the parent after 3 submissions: Queued %d Working %d Workers %d; want 3 1 1", s.Queued, s.Working, s.Workers)
 		}
-		relWaitClosed(t, cbDone, "child callback")
+		waitClosed(t, cbDone, "child callback")
 		var v string
-		relWithin(t, "child future", func() { v, _ = fut.Wait(context.Background()) })
+		within(t, "child future", func() { v, _ = fut.Wait(context.Background()) })
 		if v != "ok" {
 			t.Errorf("child future: %q", v)
 		}
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		within(t, "Stop", func() { _ = p.Stop() })
 		want := "parent start,parent end,child call,child with callback,child callback,child future"
 		if got := strings.Join(order, ","); got != want {
 			t.Errorf("order:\n got %s\nwant %s", got, want)
@@ -523,7 +523,7 @@ func TestScheduling(t *testing.T) {
 	t.Run("a recursive fan-out of 32767 tasks runs each once within max", func(t *testing.T) {
 		const depth, max = 14, 4
 		const total = 1<<(depth+1) - 1 // 32,767
-		p, _ := relStart(t, 0, max)
+		p, _ := startCountedPool(t, 0, max)
 		ran := make([]atomic.Int32, total+1) // heap numbering: children of i are 2i, 2i+1
 		var running, peak, count atomic.Int64
 		done := make(chan struct{})
@@ -571,8 +571,8 @@ func TestScheduling(t *testing.T) {
 			}
 		}
 		node(1)
-		relWaitClosed(t, done, "fan-out")
-		relWithin(t, "Stop", func() { _ = p.Stop() })
+		waitClosed(t, done, "fan-out")
+		within(t, "Stop", func() { _ = p.Stop() })
 		for i := 1; i <= total; i++ {
 			if n := ran[i].Load(); n != 1 {
 				t.Fatalf("task %d ran %d times", i, n)

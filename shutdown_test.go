@@ -19,7 +19,7 @@ func TestShutdown(t *testing.T) {
 	// once the drain is over, with everything run.
 	t.Run("a Shutdown in time returns nil after the drain", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			for range 3 {
 				if err := p.CallInThread(func() { time.Sleep(time.Second) }); err != nil {
 					t.Fatal(err)
@@ -38,7 +38,7 @@ func TestShutdown(t *testing.T) {
 			if s.Workers != 0 || s.Started {
 				t.Errorf("after Shutdown: %+v", s)
 			}
-			wantCounts4(t, p, counts4{Submitted: 3, Completed: 3})
+			wantCounters(t, p, counters{Submitted: 3, Completed: 3})
 		})
 	})
 
@@ -49,7 +49,7 @@ func TestShutdown(t *testing.T) {
 	// later Stop waits for the rest and returns nil.
 	t.Run("a blocked task does not make Shutdown hang past its deadline", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 1, 1)
+			p := startPool(t, 1, 1)
 			gate := make(chan struct{})
 			var finished atomic.Bool
 			if err := p.CallInThread(func() { <-gate; finished.Store(true) }); err != nil {
@@ -71,7 +71,7 @@ func TestShutdown(t *testing.T) {
 			if d := time.Since(start); d != 10*time.Second {
 				t.Errorf("Shutdown returned after %v, want exactly its 10s deadline", d)
 			}
-			wantCounts4(t, p, counts4{Submitted: 4, Workers: 1, Working: 1, Queued: 3})
+			wantCounters(t, p, counters{Submitted: 4, Workers: 1, Working: 1, Queued: 3})
 			if p.Started() {
 				t.Error("Started after Shutdown began")
 			}
@@ -102,12 +102,12 @@ func TestShutdown(t *testing.T) {
 			if !finished.Load() {
 				t.Error("Stop returned before the blocked task finished")
 			}
-			wantCounts4(t, p, counts4{Submitted: 4, Completed: 4, Rejected: 1})
+			wantCounters(t, p, counters{Submitted: 4, Completed: 4, Rejected: 1})
 			if err := p.Shutdown(ctx2); err != nil {
 				t.Errorf("Shutdown after Stop: %v, want nil", err)
 			}
 			synctest.Wait()
-			if workers, others, stacks := bubbleGoroutines4(t); workers != 0 || others != 0 {
+			if workers, others, stacks := bubbleGoroutines(t); workers != 0 || others != 0 {
 				t.Errorf("after Stop: %d workers and %d other goroutines:\n%s", workers, others, stacks)
 			}
 		})
@@ -135,7 +135,7 @@ func TestShutdown(t *testing.T) {
 	// nil with the whole backlog run.
 	t.Run("a Stop after a timed-out Shutdown waits for the drain", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 2, 2)
+			p := startPool(t, 2, 2)
 			gate := make(chan struct{})
 			for range 2 {
 				if err := p.CallInThread(func() { <-gate }); err != nil {
@@ -169,7 +169,7 @@ func TestShutdown(t *testing.T) {
 				t.Errorf("%d of 5 backlogged tasks ran", ran.Load())
 			}
 			stopAndCheck(t, p)
-			wantCounts4(t, p, counts4{Submitted: 7, Completed: 7})
+			wantCounters(t, p, counters{Submitted: 7, Completed: 7})
 		})
 	})
 

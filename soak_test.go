@@ -67,7 +67,7 @@ func relSoakRun(t *testing.T, p *threadpool.Pool, n int) int {
 				}))
 			}
 		}
-		relWithin(t, "soak wave", count.Wait)
+		within(t, "soak wave", count.Wait)
 		for _, f := range futs {
 			if _, err := f.Wait(context.Background()); err != nil {
 				t.Fatal(err)
@@ -86,8 +86,8 @@ func relSoakRun(t *testing.T, p *threadpool.Pool, n int) int {
 // 1,000,000) and checks that the heap after GC and the number of goroutines
 // stay flat.
 func TestSoak(t *testing.T) {
-	n := relEnvInt(t, "THREADPOOL_SOAK", 200_000)
-	p, _ := relStart(t, 2, 8)
+	n := envInt(t, "THREADPOOL_SOAK", 200_000)
+	p, _ := startCountedPool(t, 2, 8)
 	relSoakRun(t, p, 40_000) // warm-up: the pool's structures reach their size
 	relIdle(t, p)
 	g0 := runtime.NumGoroutine()

@@ -10,32 +10,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
-	"weak"
 
 	"github.com/twisted-go/threadpool"
 	"go.uber.org/goleak"
 )
-
-// startedAndStopped returns a weak pointer to a pool that ran work and was
-// stopped, which nothing else refers to.
-func startedAndStopped(t *testing.T) weak.Pointer[threadpool.Pool] {
-	p, err := threadpool.New(2, 4)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for range 10 {
-		if err := p.CallInThreadWithCallback(func(any, error) {}, func() (any, error) { return p.Workers(), nil }); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := p.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	return weak.Make(p)
-}
 
 func TestStop(t *testing.T) {
 	// E1: Stop refuses new work, lets running tasks finish, runs the whole
@@ -328,7 +306,7 @@ func TestStop(t *testing.T) {
 				return 1, g.open
 			}, stop: func(t *testing.T, p *threadpool.Pool) {
 				// (on the stopping goroutine: no Fatal here)
-				if err := p.Shutdown(canceledCtx4()); err != context.Canceled {
+				if err := p.Shutdown(canceledCtx()); err != context.Canceled {
 					t.Errorf("Shutdown: %v, want context.Canceled", err)
 				}
 				if err := p.AdjustPoolSize(0, 0); err != nil {
@@ -346,8 +324,8 @@ func TestStop(t *testing.T) {
 					}
 					var ran atomic.Int32
 					callbacks := make(chan error, 2)
-					futs := backlog4(t, p, &ran, callbacks)
-					wantCounts4(t, p, counts4{Submitted: uint64(6 + running), Workers: running, Working: running, Queued: 6})
+					futs := backlogOfEachKind(t, p, &ran, callbacks)
+					wantCounters(t, p, counters{Submitted: uint64(6 + running), Workers: running, Working: running, Queued: 6})
 					stopped := make(chan struct{})
 					go func() {
 						defer close(stopped)
@@ -357,17 +335,17 @@ func TestStop(t *testing.T) {
 					if running > 0 {
 						// The stop waits for the running tasks; the
 						// backlog is still there, and nothing of it ran.
-						if isDone4(stopped) {
+						if isClosed(stopped) {
 							t.Fatal("the stop returned while tasks still ran")
 						}
 						release()
 					}
 					<-stopped
-					wantCanceled4(t, callbacks, futs)
+					wantCanceled(t, callbacks, futs)
 					if ran.Load() != 0 {
 						t.Errorf("%d tasks of a backlog that could never run ran", ran.Load())
 					}
-					wantCounts4(t, p, counts4{Submitted: uint64(6 + running), Completed: uint64(running), Canceled: 6})
+					wantCounters(t, p, counters{Submitted: uint64(6 + running), Completed: uint64(running), Canceled: 6})
 					if err := p.CallInThread(func() { ran.Add(1) }); !errors.Is(err, threadpool.ErrStopped) {
 						t.Errorf("CallInThread after the stop: %v", err)
 					}

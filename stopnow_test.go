@@ -13,10 +13,10 @@ import (
 	"github.com/twisted-go/threadpool/threadpooltest"
 )
 
-// backlog4 submits two tasks of each kind (fire-and-forget, callback,
+// backlogOfEachKind submits two tasks of each kind (fire-and-forget, callback,
 // Future) to p. ran counts the tasks that run; callbacks reports each
 // callback's error; the Futures are returned.
-func backlog4(t *testing.T, p *threadpool.Pool, ran *atomic.Int32, callbacks chan error) []*threadpool.Future[int] {
+func backlogOfEachKind(t *testing.T, p *threadpool.Pool, ran *atomic.Int32, callbacks chan error) []*threadpool.Future[int] {
 	t.Helper()
 	var futs []*threadpool.Future[int]
 	for range 2 {
@@ -37,9 +37,9 @@ func backlog4(t *testing.T, p *threadpool.Pool, ran *atomic.Int32, callbacks cha
 	return futs
 }
 
-// wantCanceled4 checks that both callbacks and every Future reported an
+// wantCanceled checks that both callbacks and every Future reported an
 // error wrapping ErrCanceled.
-func wantCanceled4(t *testing.T, callbacks chan error, futs []*threadpool.Future[int]) {
+func wantCanceled(t *testing.T, callbacks chan error, futs []*threadpool.Future[int]) {
 	t.Helper()
 	for range 2 {
 		if err := <-callbacks; !errors.Is(err, threadpool.ErrCanceled) {
@@ -61,7 +61,7 @@ func TestStopNow(t *testing.T) {
 	// waits for the running tasks.
 	t.Run("StopNow drops and reports the backlog without waiting for running tasks", func(t *testing.T) {
 		synctest.Test(t, func(t *testing.T) {
-			p := newStarted4(t, 2, 2)
+			p := startPool(t, 2, 2)
 			gate := make(chan struct{})
 			var running []*threadpool.Future[int]
 			for i := range 2 {
@@ -72,15 +72,15 @@ func TestStopNow(t *testing.T) {
 			}
 			var ran atomic.Int32
 			callbacks := make(chan error, 2)
-			futs := backlog4(t, p, &ran, callbacks)
-			wantCounts4(t, p, counts4{Submitted: 8, Workers: 2, Working: 2, Queued: 6})
+			futs := backlogOfEachKind(t, p, &ran, callbacks)
+			wantCounters(t, p, counters{Submitted: 8, Workers: 2, Working: 2, Queued: 6})
 
 			if n := p.StopNow(); n != 6 {
 				t.Errorf("StopNow returned %d, want 6", n)
 			}
 			// StopNow returned while both tasks still block: it did not wait.
-			wantCounts4(t, p, counts4{Submitted: 8, Canceled: 6, Workers: 2, Working: 2})
-			wantCanceled4(t, callbacks, futs)
+			wantCounters(t, p, counters{Submitted: 8, Canceled: 6, Workers: 2, Working: 2})
+			wantCanceled(t, callbacks, futs)
 			if p.Started() {
 				t.Error("Started after StopNow")
 			}
@@ -114,7 +114,7 @@ func TestStopNow(t *testing.T) {
 			if ran.Load() != 0 {
 				t.Errorf("%d dropped or refused tasks ran", ran.Load())
 			}
-			wantCounts4(t, p, counts4{Submitted: 8, Completed: 2, Canceled: 6, Rejected: 3})
+			wantCounters(t, p, counters{Submitted: 8, Completed: 2, Canceled: 6, Rejected: 3})
 			if n := p.StopNow(); n != 0 {
 				t.Errorf("StopNow on a stopped pool returned %d, want 0", n)
 			}
@@ -147,7 +147,7 @@ func TestStopNow(t *testing.T) {
 		if w.Live() != 0 {
 			t.Errorf("Live %d after the drain", w.Live())
 		}
-		wantCounts4(t, p, counts4{Submitted: 4, Completed: 1, Canceled: 3})
+		wantCounters(t, p, counters{Submitted: 4, Completed: 1, Canceled: 3})
 	})
 
 }

@@ -219,7 +219,7 @@ func TestWorkerInit(t *testing.T) {
 			checkStats(t, p)
 		}
 		for _, f := range futures {
-			wctx, cancel := context.WithTimeout(ctx, failAfter)
+			wctx, cancel := context.WithTimeout(ctx, hangTimeout)
 			if _, err := f.Wait(wctx); err != nil {
 				t.Fatalf("a task's Future: %v", err)
 			}
@@ -286,7 +286,7 @@ func TestWorkerInit(t *testing.T) {
 					case "Stop":
 						mustStop(t, p)
 					case "Shutdown":
-						sctx, cancel := context.WithTimeout(ctx, failAfter)
+						sctx, cancel := context.WithTimeout(ctx, hangTimeout)
 						defer cancel()
 						if err := p.Shutdown(sctx); err != nil {
 							t.Fatalf("Shutdown: %v", err)
@@ -391,7 +391,7 @@ func TestWorkerInit(t *testing.T) {
 			err := g.Wait() // max 1: Wait runs them on its helper
 			return int(n.Load()), err
 		})
-		wctx, cancel := context.WithTimeout(ctx, failAfter)
+		wctx, cancel := context.WithTimeout(ctx, hangTimeout)
 		defer cancel()
 		if n, err := f.Wait(wctx); n != 3 || err != nil {
 			t.Fatalf("group: %d, %v", n, err)
