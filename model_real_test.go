@@ -14,6 +14,17 @@ package threadpool_test
 // TestModelRealPool runs it with rapid's generator; FuzzModelRealPool
 // is the same property as a native fuzz target (rapid.MakeFuzz), with a
 // seed corpus in testdata/fuzz/FuzzModelRealPool.
+//
+// This model and the one of threadpooltest/model_test.go (the deterministic
+// double) state the same scheduling rules but are not shared yet: this one
+// tracks which task ids are on busy workers (a real worker starts a task
+// as it is handed over), stop generations (which waiting Stop returns
+// when) and contexts already ended at Submit; the double's separates tasks
+// handed over from tasks run (the test runs them), and predicts created
+// workers, callback order, Future results and log records. One shared core
+// (state, sizes, idle, busy ids, backlog, shrink requests, counters) would
+// serve both, each test keeping its own observations; that move was left
+// out of the test renaming for time.
 
 import (
 	"context"
