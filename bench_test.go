@@ -11,7 +11,7 @@ import (
 
 // The benchmarks of the submission paths, on a warm started pool of
 // GOMAXPROCS workers. Each task's function is made once, outside the loop,
-// so allocs/op is the pool's own cost per submission (issue 5's targets: 0
+// so allocs/op is the pool's own cost per submission (the targets: 0
 // for CallInThread, at most 1 beyond the Future for Submit). The peer
 // comparison lives in the bench module (bench/run.sh).
 

@@ -1,6 +1,8 @@
 package threadpool_test
 
-// Task groups (issue 18): Group and ResultGroup on a shared pool.
+// Task groups: Group and ResultGroup on a shared pool (SPEC L1-L8): Wait,
+// SetLimit, nested waits at any depth and max, faults, the overflow
+// policies.
 
 import (
 	"context"
@@ -16,7 +18,7 @@ import (
 )
 
 // waitGroup runs g.Wait on a goroutine of its own and returns its error,
-// failing the test if it does not return within failAfter.
+// failing the test if it does not return within hangTimeout.
 func waitGroup(t *testing.T, g *threadpool.Group) error {
 	t.Helper()
 	done := make(chan error, 1)
@@ -437,7 +439,7 @@ func TestGroupNestedWaits(t *testing.T) {
 		fut := threadpool.Submit(context.Background(), p, func(ctx context.Context) (struct{}, error) {
 			return struct{}{}, walk(ctx, p, seen, 0, depth)
 		})
-		ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		if _, err := fut.Wait(ctx); err != nil {
 			t.Fatalf("Wait: %v", err)
@@ -531,7 +533,7 @@ func TestGroupNestedWaits(t *testing.T) {
 			errPanic := g2.Wait()
 			return fmt.Sprint(errors.Is(errGoexit, threadpool.ErrGoexit), " ", errPanic), nil
 		})
-		ctx, cancel := context.WithTimeout(context.Background(), failAfter)
+		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
 		got, err := fut.Wait(ctx)
 		if err != nil || got != "true threadpool: task panicked: inner" {

@@ -1,27 +1,40 @@
 package threadpool_test
 
-// Shared helpers of the black-box tests of the root package: gates, a
-// recording slog handler, the Stats invariant checker, a pprof label probe
-// and a goroutine census.
+// The one family of helpers of the root package's tests (all of them are
+// package threadpool_test). Every wait is bounded by hangTimeout; none
+// synchronises by sleeping.
+//
+//   - waits: recv, recvN, waitClosed, within, eventually, isClosed; and
+//     gate, which tasks block on until the test opens it;
+//   - pools: newPool (stopped and checked at cleanup), startPool,
+//     newCountedPool and startCountedPool (with a countHandler logger),
+//     mustStart, mustCall, mustStop, stopAndCheck, blockers;
+//   - Stats: checkSnapshot (SPEC H1, H2, the one invariant check), and on
+//     it checkStats and statsObserver; wantCounts (live counts) and
+//     wantCounters (exact counters);
+//   - logs: recorder (every record) and countHandler (counts by level);
+//   - goroutines: poolGoroutines and poolThreads (one census of the
+//     goroutine profile), noPoolGoroutines, goid, myLabels, and for
+//     synctest bubbles bubbleGoroutines.
 
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
+	"os"
 	"regexp"
 	"runtime"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twisted-go/threadpool"
 )
-
-// failAfter bounds a wait that a correct pool never makes long; it detects
-// a hang, it never synchronises.
-const failAfter = 10 * time.Second
 
 // gate is a channel tasks block on until the test opens it.
 type gate struct {
@@ -44,25 +57,15 @@ func (g *gate) open() { g.once.Do(func() { close(g.ch) }) }
 // wait blocks until the gate is open.
 func (g *gate) wait() { <-g.ch }
 
-// recv waits for one value from ch, failing the test after failAfter.
+// recv waits for one value from ch, failing the test after hangTimeout.
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
 	select {
 	case v := <-ch:
 		return v
-	case <-time.After(failAfter):
+	case <-time.After(hangTimeout):
 		t.Fatalf("timed out waiting for %s", what)
 		panic("unreachable")
-	}
-}
-
-// waitClosed waits until ch is closed, failing the test after failAfter.
-func waitClosed(t testing.TB, ch <-chan struct{}, what string) {
-	t.Helper()
-	select {
-	case <-ch:
-	case <-time.After(failAfter):
-		t.Fatalf("timed out waiting for %s", what)
 	}
 }
 
@@ -107,7 +110,7 @@ func mustCall(t testing.TB, p *threadpool.Pool, f func()) {
 	}
 }
 
-// mustStop stops p, failing the test on a non-nil error or after failAfter.
+// mustStop stops p, failing the test on a non-nil error or after hangTimeout.
 func mustStop(t testing.TB, p *threadpool.Pool) {
 	t.Helper()
 	done := make(chan error, 1)
@@ -132,8 +135,6 @@ func blockers(t testing.TB, p *threadpool.Pool, n int, g *gate, started chan<- s
 	}
 }
 
-// --- Stats invariants -------------------------------------------------------
-
 // lastStats is the previous snapshot checkStats saw of each pool, to check
 // that counters never decrease.
 // checkMu orders the snapshots with the stores, so that checkStats may be
@@ -143,39 +144,23 @@ var (
 	checkMu   sync.Mutex
 )
 
-// checkStats takes one snapshot of p, checks the invariants of SPEC H1 and
-// H2 on it and against the previous snapshot checkStats took of p, and
-// returns it.
-//
-// H1: Working + Waiters == Workers, every count >= 0, counters never
-// decrease, PeakWorkers >= Workers. H2: Submitted == Completed + Failed +
-// Canceled + Queued + Working. Pools here never use RunInCaller.
+// checkStats takes one snapshot of p, checks it with checkSnapshot against
+// the previous snapshot checkStats took of p, and returns it. Several
+// goroutines may call it at once.
 func checkStats(t testing.TB, p *threadpool.Pool) threadpool.Stats {
 	t.Helper()
 	checkMu.Lock()
 	defer checkMu.Unlock()
 	s := p.Stats()
-	if s.Working+s.Waiters != s.Workers {
-		t.Errorf("H1: Working %d + Waiters %d != Workers %d (%+v)", s.Working, s.Waiters, s.Workers, s)
-	}
-	if s.Min < 0 || s.Max < 0 || s.Min > s.Max || s.Workers < 0 || s.Working < 0 || s.Waiters < 0 || s.Queued < 0 || s.PendingShrink < 0 {
-		t.Errorf("H1: negative or inconsistent count: %+v", s)
-	}
-	if s.PeakWorkers < s.Workers {
-		t.Errorf("H1: PeakWorkers %d < Workers %d", s.PeakWorkers, s.Workers)
-	}
-	if got := s.Completed + s.Failed + s.Canceled + uint64(s.Queued) + uint64(s.Working); s.Submitted != got {
-		t.Errorf("H2: Submitted %d != Completed %d + Failed %d + Canceled %d + Queued %d + Working %d",
-			s.Submitted, s.Completed, s.Failed, s.Canceled, s.Queued, s.Working)
-	}
-	if prev, ok := lastStats.Load(p); ok {
-		q := prev.(threadpool.Stats)
-		if s.Submitted < q.Submitted || s.Completed < q.Completed || s.Failed < q.Failed ||
-			s.Canceled < q.Canceled || s.Rejected < q.Rejected || s.PeakWorkers < q.PeakWorkers {
-			t.Errorf("H1: a counter decreased: before %+v, after %+v", q, s)
-		}
+	var prev *threadpool.Stats
+	if q, ok := lastStats.Load(p); ok {
+		v := q.(threadpool.Stats)
+		prev = &v
 	} else if tt, ok := t.(interface{ Cleanup(func()) }); ok {
 		tt.Cleanup(func() { lastStats.Delete(p) })
+	}
+	if err := checkSnapshot(prev, s); err != nil {
+		t.Errorf("%v", err)
 	}
 	lastStats.Store(p, s)
 	return s
@@ -195,8 +180,6 @@ func wantCounts(t testing.TB, p *threadpool.Pool, workers, working, waiters, que
 			p.Workers(), p.Working(), p.Waiters(), p.QueueSize(), workers, working, waiters, queued)
 	}
 }
-
-// --- recording logger -------------------------------------------------------
 
 // logRecord is one record a recorder received, its attributes flattened.
 type logRecord struct {
@@ -268,8 +251,6 @@ func (rec logRecord) attrText() string {
 	return b.String()
 }
 
-// --- pprof label probe and goroutine census ---------------------------------
-
 var probeMu sync.Mutex
 
 // myLabels returns the pprof labels of the calling goroutine as a goroutine
@@ -311,35 +292,366 @@ func parseLabels(block string) map[string]string {
 	return out
 }
 
-// labeledGoroutines counts the goroutines whose pprof labels include
-// threadpool=pool, and returns their thread labels.
-func labeledGoroutines(pool string) []string {
+// goroutineGroup is one block of a debug=1 goroutine profile: n goroutines
+// with the same stack and labels.
+type goroutineGroup struct {
+	n      int
+	labels map[string]string
+}
+
+// goroutineCensus reads the goroutine profile once: what it shows is what
+// is alive now.
+func goroutineCensus() []goroutineGroup {
 	var buf bytes.Buffer
 	_ = pprof.Lookup("goroutine").WriteTo(&buf, 1)
-	var threads []string
+	var out []goroutineGroup
 	for _, block := range strings.Split(buf.String(), "\n\n") {
-		l := parseLabels(block)
-		if l["threadpool"] != pool {
-			continue
+		block = strings.TrimSpace(block)
+		first, _, _ := strings.Cut(block, " @")
+		n, err := strconv.Atoi(first)
+		if err != nil {
+			continue // the profile's header
 		}
-		var n int
-		for _, c := range strings.TrimSpace(block) {
-			if c < '0' || c > '9' {
-				break
+		out = append(out, goroutineGroup{n: n, labels: parseLabels(block)})
+	}
+	return out
+}
+
+// poolGoroutines counts the live goroutines of pool label, which every
+// worker carries as its threadpool pprof label (SPEC G3), from the
+// goroutine profile. With label "" it counts every goroutine other than
+// the caller that runs the pool's code, labelled or not (so that a
+// goroutine the pool started without a label counts too), from a full
+// stack dump, as before the helpers were merged: counted from the profile
+// instead, TestNew once saw 3 of 4 workers (-race, shuffled).
+func poolGoroutines(label string) int {
+	n := 0
+	if label != "" {
+		for _, g := range goroutineCensus() {
+			if g.labels["threadpool"] == label {
+				n += g.n
 			}
-			n = n*10 + int(c-'0')
 		}
-		for range n {
-			threads = append(threads, l["thread"])
+		return n
+	}
+	buf := make([]byte, 1<<20)
+	for {
+		m := runtime.Stack(buf, true)
+		if m < len(buf) {
+			buf = buf[:m]
+			break
+		}
+		buf = make([]byte, 2*len(buf))
+	}
+	for _, st := range strings.Split(string(buf), "\n\n")[1:] { // the first is the caller's
+		if strings.Contains(st, "twisted-go/threadpool/internal/") || strings.Contains(st, "twisted-go/threadpool.(") {
+			n++
+		}
+	}
+	return n
+}
+
+// poolThreads returns the thread labels of the live goroutines of pool
+// label, one per goroutine.
+func poolThreads(label string) []string {
+	var threads []string
+	for _, g := range goroutineCensus() {
+		if g.labels["threadpool"] == label {
+			for range g.n {
+				threads = append(threads, g.labels["thread"])
+			}
 		}
 	}
 	return threads
 }
 
-// poolGoroutines counts the goroutines other than the caller that run code
-// of the threadpool module (not its tests): a full stack dump is searched
-// for frames of the core and the root package.
-func poolGoroutines() int {
+// hangTimeout bounds every wait of the suite: a wait that takes longer is a
+// hang (a deadlock or a lost wake-up), never a slow machine. Default 60s;
+// THREADPOOL_WATCHDOG (a duration) changes it, e.g. to see a mutation fail
+// fast.
+var hangTimeout = func() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv("THREADPOOL_WATCHDOG")); err == nil && d > 0 {
+		return d
+	}
+	return 60 * time.Second
+}()
+
+// countHandler is a slog handler that counts records by level.
+type countHandler struct {
+	errors atomic.Int64
+	others atomic.Int64
+}
+
+func (h *countHandler) Enabled(context.Context, slog.Level) bool { return true }
+
+func (h *countHandler) Handle(_ context.Context, r slog.Record) error {
+	if r.Level >= slog.LevelError {
+		h.errors.Add(1)
+	} else {
+		h.others.Add(1)
+	}
+	return nil
+}
+
+func (h *countHandler) WithAttrs([]slog.Attr) slog.Handler { return h }
+
+func (h *countHandler) WithGroup(string) slog.Handler { return h }
+
+// newCountedPool makes a pool that logs into a counting handler (nothing printed);
+// opts come after the logger, so they may override it.
+func newCountedPool(t testing.TB, min, max int, opts ...threadpool.Option) (*threadpool.Pool, *countHandler) {
+	t.Helper()
+	h := &countHandler{}
+	all := append([]threadpool.Option{threadpool.WithLogger(slog.New(h))}, opts...)
+	p, err := threadpool.New(min, max, all...)
+	if err != nil {
+		t.Fatalf("New(%d, %d): %v", min, max, err)
+	}
+	return p, h
+}
+
+// startCountedPool makes and starts a pool; the test's cleanup stops it (bounded).
+func startCountedPool(t testing.TB, min, max int, opts ...threadpool.Option) (*threadpool.Pool, *countHandler) {
+	t.Helper()
+	p, h := newCountedPool(t, min, max, opts...)
+	if err := p.Start(); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() { within(t, "cleanup Stop", func() { _ = p.Stop() }) })
+	return p, h
+}
+
+// within runs f and fails the test (with every goroutine's stack) if f
+// does not return within hangTimeout.
+func within(t testing.TB, what string, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	waitClosed(t, done, what)
+}
+
+// waitClosed waits for ch to close, failing after hangTimeout.
+func waitClosed(t testing.TB, ch <-chan struct{}, what string) {
+	t.Helper()
+	timer := time.NewTimer(hangTimeout)
+	defer timer.Stop()
+	select {
+	case <-ch:
+	case <-timer.C:
+		buf := make([]byte, 1<<20)
+		buf = buf[:runtime.Stack(buf, true)]
+		t.Fatalf("%s: still waiting after %v (hang)\n%s", what, hangTimeout, buf)
+	}
+}
+
+// checkSnapshot checks one Stats snapshot (SPEC H1, H2), and against the
+// previous one of the same pool (counters never decrease). RunInCaller
+// tasks are counted only once they ran, so the equation holds for them too.
+func checkSnapshot(prev *threadpool.Stats, s threadpool.Stats) error {
+	switch {
+	case s.Workers < 0 || s.Working < 0 || s.Waiters < 0 || s.Queued < 0 ||
+		s.Min < 0 || s.Max < 0 || s.PeakWorkers < 0 || s.PendingShrink < 0:
+		return fmt.Errorf("H1: negative count in %+v", s)
+	case s.Min > s.Max:
+		return fmt.Errorf("H1: Min %d > Max %d in %+v", s.Min, s.Max, s)
+	case s.Working+s.Waiters != s.Workers:
+		return fmt.Errorf("H1: torn snapshot: Working %d + Waiters %d != Workers %d in %+v", s.Working, s.Waiters, s.Workers, s)
+	case s.Submitted != s.Completed+s.Failed+s.Canceled+uint64(s.Queued)+uint64(s.Working):
+		return fmt.Errorf("H2: Submitted %d != Completed %d + Failed %d + Canceled %d + Queued %d + Working %d",
+			s.Submitted, s.Completed, s.Failed, s.Canceled, s.Queued, s.Working)
+	case s.PeakWorkers < s.Workers:
+		return fmt.Errorf("H1: PeakWorkers %d < Workers %d", s.PeakWorkers, s.Workers)
+	case s.PendingShrink > s.Working:
+		return fmt.Errorf("H1: PendingShrink %d > Working %d (shrink requests outnumber busy workers)", s.PendingShrink, s.Working)
+	}
+	if prev != nil {
+		type c struct {
+			name     string
+			old, new uint64
+		}
+		for _, x := range []c{
+			{"Submitted", prev.Submitted, s.Submitted}, {"Completed", prev.Completed, s.Completed},
+			{"Failed", prev.Failed, s.Failed}, {"Canceled", prev.Canceled, s.Canceled},
+			{"Rejected", prev.Rejected, s.Rejected}, {"CallerRan", prev.CallerRan, s.CallerRan},
+			{"PeakWorkers", uint64(prev.PeakWorkers), uint64(s.PeakWorkers)},
+		} {
+			if x.new < x.old {
+				return fmt.Errorf("H1: counter %s went back from %d to %d", x.name, x.old, x.new)
+			}
+		}
+	}
+	return nil
+}
+
+// statsObserver checks every Stats snapshot it can take, in a loop, until
+// finished.
+type statsObserver struct {
+	p         *threadpool.Pool
+	stop      chan struct{}
+	done      chan struct{}
+	snapshots int64
+	err       error
+}
+
+func observeStats(p *threadpool.Pool) *statsObserver {
+	o := &statsObserver{p: p, stop: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(o.done)
+		var prev *threadpool.Stats
+		for {
+			select {
+			case <-o.stop:
+				return
+			default:
+			}
+			s := o.p.Stats()
+			o.snapshots++
+			if err := checkSnapshot(prev, s); err != nil {
+				o.err = fmt.Errorf("snapshot %d: %w", o.snapshots, err)
+				return
+			}
+			prev = &s
+			runtime.Gosched() // let the pool work; the lock is shared
+		}
+	}()
+	return o
+}
+
+// finish stops the observer and returns how many snapshots it checked and
+// the first violation.
+func (o *statsObserver) finish(t testing.TB) (int64, error) {
+	close(o.stop)
+	waitClosed(t, o.done, "observer")
+	return o.snapshots, o.err
+}
+
+// noPoolGoroutines fails unless the goroutines labelled threadpool=<label>
+// are gone. A worker signals its WaitGroup in its last deferred call, so
+// right after Stop it may still be executing its function's epilogue; it is
+// given that much (Gosched rounds for at most 2s), not more.
+func noPoolGoroutines(t testing.TB, label string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		n := poolGoroutines(label)
+		if n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			var b bytes.Buffer
+			_ = pprof.Lookup("goroutine").WriteTo(&b, 1)
+			t.Fatalf("%d goroutines of pool %q alive after Stop returned\n%s", n, label, b.String())
+		}
+		runtime.Gosched()
+	}
+}
+
+// eventually waits (Gosched rounds, bounded by the watchdog) until cond
+// holds: for effects that are asynchronous by design, such as a log record
+// written on a worker goroutine.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(hangTimeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not after %v", what, hangTimeout)
+		}
+		runtime.Gosched()
+	}
+}
+
+// envInt reads a positive integer from the environment, or def.
+func envInt(t testing.TB, name string, def int) int {
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q: want a positive integer", name, v)
+	}
+	return n
+}
+
+// isClosed reports whether ch is closed, without waiting.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// recvN receives n values from ch, bounded by the watchdog.
+func recvN(t testing.TB, ch <-chan struct{}, n int, what string) {
+	t.Helper()
+	timer := time.NewTimer(hangTimeout)
+	defer timer.Stop()
+	for i := 0; i < n; i++ {
+		select {
+		case <-ch:
+		case <-timer.C:
+			t.Fatalf("%s: got %d of %d after %v (hang)", what, i, n, hangTimeout)
+		}
+	}
+}
+
+// --- exact counters, synctest bubbles, contexts ---------------------------
+
+// counters is the part of Stats a test pins exactly.
+type counters struct {
+	Submitted, Completed, Failed, Canceled, Rejected, CallerRan uint64
+	Workers, Working, Queued                                    int
+}
+
+// wantCounters checks the accounting of p and that its counts are want.
+func wantCounters(t *testing.T, p *threadpool.Pool, want counters) {
+	t.Helper()
+	s := checkStats(t, p)
+	got := counters{
+		Submitted: s.Submitted, Completed: s.Completed, Failed: s.Failed,
+		Canceled: s.Canceled, Rejected: s.Rejected, CallerRan: s.CallerRan,
+		Workers: s.Workers, Working: s.Working, Queued: s.Queued,
+	}
+	if got != want {
+		t.Errorf("stats:\n got %+v\nwant %+v", got, want)
+	}
+}
+
+// startPool makes and starts a pool that logs into a counting handler
+// (nothing printed; a WithLogger among opts overrides it); the test's
+// cleanup stops it, bounded by hangTimeout.
+func startPool(t testing.TB, min, max int, opts ...threadpool.Option) *threadpool.Pool {
+	t.Helper()
+	p, _ := startCountedPool(t, min, max, opts...)
+	return p
+}
+
+// goid returns the id of the calling goroutine (from its stack header).
+func goid() uint64 {
+	var buf [64]byte
+	b := bytes.TrimPrefix(buf[:runtime.Stack(buf[:], false)], []byte("goroutine "))
+	i := bytes.IndexByte(b, ' ')
+	id, _ := strconv.ParseUint(string(b[:i]), 10, 64)
+	return id
+}
+
+var bubbleRE = regexp.MustCompile(`synctest bubble (\d+)`)
+
+// bubbleStacks returns the stacks of the goroutines in the caller's
+// synctest bubble, the caller included.
+func bubbleStacks(t *testing.T) []string {
+	t.Helper()
+	var one [256]byte
+	m := bubbleRE.FindSubmatch(one[:runtime.Stack(one[:], false)])
+	if m == nil {
+		t.Fatal("bubbleStacks: not in a synctest bubble")
+	}
+	mine := string(m[1])
 	buf := make([]byte, 1<<20)
 	for {
 		n := runtime.Stack(buf, true)
@@ -349,12 +661,48 @@ func poolGoroutines() int {
 		}
 		buf = make([]byte, 2*len(buf))
 	}
-	stacks := strings.Split(string(buf), "\n\n")
-	count := 0
-	for _, st := range stacks[1:] { // the first is the caller's
-		if strings.Contains(st, "twisted-go/threadpool/internal/") || strings.Contains(st, "twisted-go/threadpool.(") {
-			count++
+	var out []string
+	for _, g := range bytes.Split(buf, []byte("\n\n")) {
+		header, _, _ := bytes.Cut(g, []byte("\n"))
+		if m := bubbleRE.FindSubmatch(header); m != nil && string(m[1]) == mine {
+			out = append(out, string(g))
 		}
 	}
-	return count
+	return out
 }
+
+// bubbleGoroutines counts the goroutines of the caller's bubble other than
+// the caller: workers (goroutines running a worker loop) and others.
+func bubbleGoroutines(t *testing.T) (workers, others int, otherStacks []string) {
+	t.Helper()
+	self := fmt.Sprintf("goroutine %d ", goid())
+	for _, g := range bubbleStacks(t) {
+		switch {
+		case strings.HasPrefix(g, self):
+		case isSynctestHarness(g):
+		case strings.Contains(g, "internal/team.(*goroutine).loop"):
+			workers++
+		default:
+			others++
+			otherStacks = append(otherStacks, g)
+		}
+	}
+	return workers, others, otherStacks
+}
+
+// isSynctestHarness reports whether goroutine stack g belongs to testing/synctest
+// itself (the bubble's root goroutines), judged by its top frame.
+func isSynctestHarness(g string) bool {
+	lines := strings.SplitN(g, "\n", 3)
+	return len(lines) >= 2 && (strings.HasPrefix(lines[1], "internal/synctest.") ||
+		strings.HasPrefix(lines[1], "testing/synctest."))
+}
+
+func canceledCtx() context.Context {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	return ctx
+}
+
+// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
+// ErrCanceled; the running one gets its result.

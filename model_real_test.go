@@ -1,6 +1,6 @@
 package threadpool_test
 
-// Reliability suite, part 6: model-based test of the REAL pool (goroutine
+// TestModelRealPool: a model-based test of the REAL pool (goroutine
 // workers), inside a testing/synctest bubble (rapid.SyncTest). After every
 // action synctest.Wait brings the bubble to quiescence (every goroutine
 // durably blocked: tasks on their gates, idle workers on their channels),
@@ -11,9 +11,20 @@ package threadpool_test
 // model's set (SPEC A4, A6: FIFO, no overtaking). H1/H2 hold at every
 // quiescent snapshot, and A5 is measured inside the tasks as they start.
 //
-// TestRelModelRealPool runs it with rapid's generator; FuzzRelModelRealPool
+// TestModelRealPool runs it with rapid's generator; FuzzModelRealPool
 // is the same property as a native fuzz target (rapid.MakeFuzz), with a
-// seed corpus in testdata/fuzz/FuzzRelModelRealPool.
+// seed corpus in testdata/fuzz/FuzzModelRealPool.
+//
+// This model and the one of threadpooltest/model_test.go (the deterministic
+// double) state the same scheduling rules but are not shared yet: this one
+// tracks which task ids are on busy workers (a real worker starts a task
+// as it is handed over), stop generations (which waiting Stop returns
+// when) and contexts already ended at Submit; the double's separates tasks
+// handed over from tasks run (the test runs them), and predicts created
+// workers, callback order, Future results and log records. One shared core
+// (state, sizes, idle, busy ids, backlog, shrink requests, counters) would
+// serve both, each test keeping its own observations; that move was left
+// out of the test renaming for time.
 
 import (
 	"context"
@@ -27,9 +38,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"pgregory.net/rapid"
-
 	"github.com/twisted-go/threadpool"
+	"pgregory.net/rapid"
 )
 
 // Model states.
@@ -54,8 +64,10 @@ type relModel struct {
 }
 
 func (m *relModel) workers() int { return m.idle + len(m.running) }
-func (m *relModel) notePeak()    { m.peak = max(m.peak, m.workers()) }
-func (m *relModel) live() bool   { return m.state == relStRunning || m.state == relStStopping }
+
+func (m *relModel) notePeak() { m.peak = max(m.peak, m.workers()) }
+
+func (m *relModel) live() bool { return m.state == relStRunning || m.state == relStStopping }
 
 // submit accepts task id (or refuses it); canceledCtx says its Submit
 // context is already done. It reports whether the task was accepted.
@@ -225,9 +237,6 @@ func (m *relModel) stop(now bool) ([]int, int) {
 	return dropped, m.gen
 }
 
-// ---------------------------------------------------------------------------
-// The harness: the real pool and its tasks.
-
 // Outcomes of a released task.
 const (
 	relOutOK = iota
@@ -353,7 +362,7 @@ func (h *relHarness) quiesce() { synctest.Wait() }
 func (h *relHarness) check(t *rapid.T) {
 	h.quiesce()
 	s := h.p.Stats()
-	if err := relCheckSnapshot(h.prev, s); err != nil {
+	if err := checkSnapshot(h.prev, s); err != nil {
 		t.Fatalf("H1/H2: %v", err)
 	}
 	h.prev = &s
@@ -383,7 +392,7 @@ func (h *relHarness) check(t *rapid.T) {
 		t.Fatalf("A5: %s", *msg)
 	}
 	for _, st := range h.stoppers {
-		if done := relIsClosed(st.done); done != (st.gen <= m.endedGen) {
+		if done := isClosed(st.done); done != (st.gen <= m.endedGen) {
 			t.Fatalf("a Stop of generation %d has returned=%v, but the model says its drain ended=%v", st.gen, done, st.gen <= m.endedGen)
 		}
 	}
@@ -621,7 +630,7 @@ func (h *relHarness) finish(t *rapid.T) {
 				t.Fatalf("task %d (refused=%v): callback called %d times", tk.id, tk.refused, n)
 			}
 		case relKindFuture:
-			if !relIsClosed(tk.fut.Done()) {
+			if !isClosed(tk.fut.Done()) {
 				t.Fatalf("task %d: Future unresolved after Stop", tk.id)
 			}
 			if _, err := tk.fut.Wait(context.Background()); tk.wantRun == -1 && err == nil {
@@ -657,14 +666,14 @@ func (h *relHarness) teardown() {
 	synctest.Wait()
 }
 
-// TestRelModelRealPool checks the real pool against the model on random
+// TestModelRealPool checks the real pool against the model on random
 // operation sequences (rapid; -rapid.checks=N for more).
-func TestRelModelRealPool(t *testing.T) {
+func TestModelRealPool(t *testing.T) {
 	rapid.Check(t, relModelProp)
 }
 
-// FuzzRelModelRealPool is the same property as a fuzz target: go test
-// -run '^$' -fuzz '^FuzzRelModelRealPool$' -fuzztime 60s .
-func FuzzRelModelRealPool(f *testing.F) {
+// FuzzModelRealPool is the same property as a fuzz target: go test
+// -run '^$' -fuzz '^FuzzModelRealPool$' -fuzztime 60s .
+func FuzzModelRealPool(f *testing.F) {
 	f.Fuzz(rapid.MakeFuzz(relModelProp))
 }

@@ -1,8 +1,8 @@
 package threadpool_test
 
-// Reliability suite, part 5: soak. Many tiny tasks of all three kinds go
-// through one pool (directly and through the backlog); the live heap after
-// GC, and the goroutine count, must be the same before and after.
+// TestSoak: many tiny tasks of all three kinds go through one pool
+// (directly and through the backlog); the live heap after GC, and the
+// goroutine count, must be the same before and after.
 
 import (
 	"context"
@@ -67,7 +67,7 @@ func relSoakRun(t *testing.T, p *threadpool.Pool, n int) int {
 				}))
 			}
 		}
-		relWithin(t, "soak wave", count.Wait)
+		within(t, "soak wave", count.Wait)
 		for _, f := range futs {
 			if _, err := f.Wait(context.Background()); err != nil {
 				t.Fatal(err)
@@ -82,12 +82,12 @@ func relSoakRun(t *testing.T, p *threadpool.Pool, n int) int {
 	return ran
 }
 
-// TestRelSoak runs THREADPOOL_SOAK tiny tasks (default 200,000; CI runs
+// TestSoak runs THREADPOOL_SOAK tiny tasks (default 200,000; CI runs
 // 1,000,000) and checks that the heap after GC and the number of goroutines
 // stay flat.
-func TestRelSoak(t *testing.T) {
-	n := relEnvInt(t, "THREADPOOL_SOAK", 200_000)
-	p, _ := relStart(t, 2, 8)
+func TestSoak(t *testing.T) {
+	n := envInt(t, "THREADPOOL_SOAK", 200_000)
+	p, _ := startCountedPool(t, 2, 8)
 	relSoakRun(t, p, 40_000) // warm-up: the pool's structures reach their size
 	relIdle(t, p)
 	g0 := runtime.NumGoroutine()

@@ -1,6 +1,6 @@
 package threadpool_test
 
-// Reliability suite, part 2: stress. For a bounded time (THREADPOOL_STRESS,
+// TestStress: for a bounded time (THREADPOOL_STRESS,
 // default 300ms per variant) 8 goroutines submit tasks of all three kinds
 // (some faulty, some calling back into the pool) while other goroutines
 // resize, start and stop workers, and stop and restart the pool (graceful,
@@ -17,7 +17,6 @@ import (
 	"os"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -196,18 +195,6 @@ func (g *relLedger) add(kind, fault int) *relRec {
 	return r
 }
 
-// relGoid returns the calling goroutine's id.
-func relGoid() uint64 {
-	var buf [64]byte
-	s := string(buf[:runtime.Stack(buf[:], false)])
-	s = strings.TrimPrefix(s, "goroutine ")
-	if i := strings.IndexByte(s, ' '); i > 0 {
-		s = s[:i]
-	}
-	id, _ := strconv.ParseUint(s, 10, 64)
-	return id
-}
-
 // relStress is one stress run.
 type relStress struct {
 	t        *testing.T
@@ -226,11 +213,11 @@ type relStress struct {
 func (s *relStress) submit(rng *rand.Rand, kind, fault int) {
 	r := s.ledger.add(kind, fault)
 	if s.caller {
-		r.submitter = relGoid()
+		r.submitter = goid()
 	}
 	e0 := s.lim.epoch()
 	body := func() (int, error) {
-		if s.caller && r.inSubmit.Load() && relGoid() == r.submitter {
+		if s.caller && r.inSubmit.Load() && goid() == r.submitter {
 			r.callerRan.Store(true) // RunInCaller: outside the pool's max
 		} else {
 			b := s.lim.enter(e0)
@@ -394,14 +381,14 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 	const submitters = 8
 	const initMin, initMax = 2, 8
 	name := "stress-" + variant
-	p, logs := relNew(t, initMin, initMax, append([]threadpool.Option{threadpool.WithName(name)}, opts...)...)
+	p, logs := newCountedPool(t, initMin, initMax, append([]threadpool.Option{threadpool.WithName(name)}, opts...)...)
 	s := &relStress{t: t, p: p, lim: relNewLimiter(initMax), deadline: time.Now().Add(relStressDuration(t))}
 	s.caller = variant == "caller"
 	s.block = variant == "block"
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	obs := relObserve(p)
+	obs := observeStats(p)
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)
 
@@ -430,7 +417,7 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 					}
 					if fault == relFaultGoexit && s.caller {
 						// A Goexit in a task run by the caller would end the
-						// submitter itself; see TestRelFaultGoexitInCallerRuns.
+						// submitter itself; see TestQueueLimit/RunInCaller_with_Goexit_in_every_kind_of_task_is_counted_once.
 						fault = relFaultPanicNil
 					}
 				}
@@ -470,15 +457,15 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 		})
 	}()
 
-	relWithin(t, "stress actors", actors.Wait)
+	within(t, "stress actors", actors.Wait)
 	// Let the last submissions through: capacity, a running pool.
 	if err := s.lim.freeze(p, initMin, initMax); err != nil {
 		t.Fatal(err)
 	}
 	s.restart()
-	relWithin(t, "stress submitters", subs.Wait)
-	relWithin(t, "final Stop", func() { _ = p.Stop() })
-	relNoPoolGoroutines(t, name)
+	within(t, "stress submitters", subs.Wait)
+	within(t, "final Stop", func() { _ = p.Stop() })
+	noPoolGoroutines(t, name)
 	snapshots, obsErr := obs.finish(t)
 	if obsErr != nil {
 		t.Errorf("observer: %v", obsErr)
@@ -508,7 +495,7 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 				fail("task %d: submission error %v", r.id, r.submitErr)
 			}
 		case relKindFuture:
-			if !relIsClosed(r.fut.Done()) {
+			if !isClosed(r.fut.Done()) {
 				fail("task %d: Future unresolved after Stop", r.id)
 				continue
 			}
@@ -585,9 +572,9 @@ func relRunStress(t *testing.T, variant string, opts ...threadpool.Option) {
 		s.innerCalls.Load(), snapshots, starts, peak, bad)
 }
 
-// TestRelStress runs the stress in four configurations: the default
+// TestStress runs the stress in four configurations: the default
 // unbounded backlog, and a bounded one under each overflow policy.
-func TestRelStress(t *testing.T) {
+func TestStress(t *testing.T) {
 	for _, v := range []struct {
 		name string
 		opts []threadpool.Option

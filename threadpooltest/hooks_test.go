@@ -1,6 +1,6 @@
 package threadpooltest_test
 
-// Issue 17 on the double: the init hook runs on the goroutine of the step
+// The init hook on the double: it runs on the goroutine of the step
 // that runs a worker's first task, before it; the cleanup on the step that
 // ends the worker, or at the next RunOne for a worker that quit idle.
 

@@ -28,6 +28,9 @@ package threadpooltest_test
 //     backlog is empty; on a never-started pool, or when no worker can ever
 //     reach the backlog (max 0), the backlog is canceled (E6); StopNow
 //     cancels the backlog at once and returns how many it dropped (E5).
+//
+// The model of the real pool (model_real_test.go in the root) states the same
+// rules; why the two are not shared yet is written there.
 
 import (
 	"context"
