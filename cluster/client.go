@@ -25,13 +25,14 @@ type Client struct {
 	subj subjects
 	id   string
 
-	tasks    jetstream.Stream
-	results  jetstream.Stream
-	cons     jetstream.Consumer       // the workers' consumer, for Stats and cancellation
-	resName  string                   // this client's results consumer (stored results)
-	resCC    jetstream.ConsumeContext // stored results
-	replySub *nats.Subscription       // ephemeral results
-	advSub   *nats.Subscription       // MAX_DELIVERIES advisories
+	tasks        jetstream.Stream
+	results      jetstream.Stream
+	cons         jetstream.Consumer       // the workers' consumer, for Stats and cancellation
+	resName      string                   // this client's results consumer (stored results)
+	resCC        jetstream.ConsumeContext // stored results
+	replySub     *nats.Subscription       // ephemeral results
+	replySubject string                   // theirs: <prefix>.reply.<client id>
+	advSub       *nats.Subscription       // MAX_DELIVERIES advisories
 
 	mu      sync.Mutex
 	pending map[string]*pendingTask // by task id
@@ -75,7 +76,7 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...Option) (*Client, err
 	if c.tasks, c.results, c.cons, err = ensureAll(ctx, js, cfg); err != nil {
 		return nil, err
 	}
-	if c.pub, err = newPublisher(nc); err != nil {
+	if c.pub, err = newPublisher(nc, cfg.publishWait); err != nil {
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if c.advSub, err = nc.Subscribe(advisorySubject(c.subj.tasksStream()), c.onAdvisory); err != nil {
@@ -83,7 +84,8 @@ func NewClient(ctx context.Context, nc *nats.Conn, opts ...Option) (*Client, err
 		return nil, fmt.Errorf("cluster: %w", err)
 	}
 	if cfg.ephemeral {
-		c.replySub, err = nc.Subscribe(c.subj.reply(c.id), func(m *nats.Msg) { c.onResult(m.Header, m.Data) })
+		c.replySubject = c.subj.reply(c.id)
+		c.replySub, err = nc.Subscribe(c.replySubject, func(m *nats.Msg) { c.onResult(m.Header, m.Data) })
 		if err == nil {
 			err = nc.FlushTimeout(5 * time.Second) // the subscription exists before any task does
 		}

@@ -58,13 +58,13 @@ func TestPublishWaitingEndsAtClose(t *testing.T) {
 	if _, err := nc.Subscribe("sink", func(*nats.Msg) { arrived <- struct{}{} }); err != nil { // never answers
 		t.Fatal(err)
 	}
-	p, err := newPublisher(nc)
+	p, err := newPublisher(nc, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := p.store(&nats.Msg{Subject: "sink", Header: nats.Header{}}, time.Minute)
+		_, err := p.store(&nats.Msg{Subject: "sink", Header: nats.Header{}})
 		done <- err
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -83,7 +83,50 @@ func TestPublishWaitingEndsAtClose(t *testing.T) {
 	case <-ctx.Done():
 		t.Fatal("the publish still waits after close")
 	}
-	if _, err := p.store(&nats.Msg{Subject: "sink", Header: nats.Header{}}, time.Minute); !errors.Is(err, ErrClosed) {
+	if _, err := p.store(&nats.Msg{Subject: "sink", Header: nats.Header{}}); !errors.Is(err, ErrClosed) {
 		t.Fatalf("store after close: %v", err)
+	}
+}
+
+// A publish with no PubAck gives up after the publisher's wait (the
+// sweeper), with nats.ErrTimeout, and a PubAck after that is dropped.
+func TestPublishWithoutPubAckTimesOut(t *testing.T) {
+	nc := inProcess(t)
+	sink, err := nc.SubscribeSync("sink") // listens, never answers
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := newPublisher(nc, 20*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.store(&nats.Msg{Subject: "sink", Header: nats.Header{}})
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, nats.ErrTimeout) {
+			t.Fatalf("got %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the publish still waits")
+	}
+	m, err := sink.NextMsg(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Publish(m.Reply, []byte(`{"stream":"S","seq":1}`)); err != nil { // the late PubAck
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.waiting) != 0 {
+		t.Fatalf("%d publishes still waiting", len(p.waiting))
 	}
 }

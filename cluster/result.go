@@ -64,7 +64,7 @@ func (w *Worker) storeResult(m *nats.Msg, settled func(stored bool)) {
 }
 
 func (w *Worker) storeAttempt(m *nats.Msg, deadline time.Time, backoff time.Duration, settled func(bool)) {
-	w.pub.storeAsync(m, w.cfg.publishWait, func(_ pubAck, err error) {
+	w.pub.storeAsync(m, func(_ pubAck, err error) {
 		left := time.Until(deadline)
 		switch {
 		case err == nil:

@@ -93,7 +93,7 @@ func (c *Client) submit(ctx context.Context, name string, data []byte, p *pendin
 	id := nuid.Next()
 	reply := ""
 	if c.cfg.ephemeral {
-		reply = c.subj.reply(c.id)
+		reply = c.replySubject
 	}
 	dl, hasDL := ctx.Deadline()
 	msg := &nats.Msg{Subject: c.subj.task(name), Header: taskHeader(id, name, c.id, reply, dl, hasDL), Data: data}
@@ -144,7 +144,7 @@ func (c *Client) publish(msg *nats.Msg, id string) (pubAck, error) {
 	deadline := time.Now().Add(publishBound)
 	backoff := 50 * time.Millisecond
 	for {
-		ack, err := c.pub.store(msg, c.cfg.publishWait)
+		ack, err := c.pub.store(msg)
 		if err == nil {
 			return ack, nil
 		}

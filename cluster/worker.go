@@ -145,7 +145,7 @@ func (w *Worker) Start() error {
 	if err := w.ensure(); err != nil {
 		return err
 	}
-	pub, err := newPublisher(w.nc) // before anything that may store a result
+	pub, err := newPublisher(w.nc, w.cfg.publishWait) // before anything that may store a result
 	if err != nil {
 		return fmt.Errorf("cluster: %w", err)
 	}
