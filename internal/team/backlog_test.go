@@ -66,7 +66,7 @@ func relCheckRing(t *testing.T, b *backlog) {
 	}
 }
 
-func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
+func TestBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 	var b backlog
 	if _, _, ok := b.pop(); ok {
 		t.Fatal("pop on an empty backlog")
@@ -114,7 +114,7 @@ func TestRelBacklogFIFOAcrossWrapAndGrowth(t *testing.T) {
 // most one block behind: the peak is not pinned, and every block handed
 // back to the chunks cache is empty. Under a
 // steady flow the block list stays short (the head's index is compacted).
-func TestRelBacklogBurstIsNotPinned(t *testing.T) {
+func TestBacklogBurstIsNotPinned(t *testing.T) {
 	var b backlog
 	const burst = 10 * chunkSize
 	for i := 0; i < burst; i++ {
@@ -171,7 +171,7 @@ func TestRelBacklogBurstIsNotPinned(t *testing.T) {
 }
 
 // at() across a block boundary, after the head has moved into a later block.
-func TestRelBacklogAtAcrossBlocks(t *testing.T) {
+func TestBacklogAtAcrossBlocks(t *testing.T) {
 	var b backlog
 	const pushed, popped = 3*chunkSize + 17, 2*chunkSize - 5
 	for i := 0; i < pushed; i++ {
@@ -192,7 +192,7 @@ func TestRelBacklogAtAcrossBlocks(t *testing.T) {
 	relCheckRing(t, &b)
 }
 
-func TestRelBacklogSequenceNumbersAndAt(t *testing.T) {
+func TestBacklogSequenceNumbersAndAt(t *testing.T) {
 	var b backlog
 	if b.at(0) != nil {
 		t.Fatal("at(0) on an empty backlog")
@@ -242,7 +242,7 @@ func TestRelBacklogSequenceNumbersAndAt(t *testing.T) {
 }
 
 // A popped slot is cleared: the backlog keeps no reference to the task.
-func TestRelBacklogPopForgets(t *testing.T) {
+func TestBacklogPopForgets(t *testing.T) {
 	var b backlog
 	for i := 0; i < 10; i++ {
 		b.push(entry{task: relTask(i)})
