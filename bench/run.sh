@@ -29,7 +29,7 @@ TIMEOUT=${TIMEOUT:-300} # seconds per run
 # The cluster scenarios (cmd/bench/cluster.go): each run starts an embedded
 # NATS server and CLUSTER_PROCS worker processes; "size" is that number.
 CLUSTER=${CLUSTER:-0} # 0: none, 1: also, only: only them
-CLUSTER_VARIANTS=${CLUSTER_VARIANTS:-"exact exact-ephemeral prefetch100 prefetch100-ephemeral"}
+CLUSTER_VARIANTS=${CLUSTER_VARIANTS:-"exact exact-ephemeral prefetch100 prefetch100-ephemeral prefetch100-ephemeral-memory"}
 CLUSTER_PROCS=${CLUSTER_PROCS:-"1 3"}
 CLUSTER_SCENARIOS=${CLUSTER_SCENARIOS:-"cluster-tput cluster-rtt"}
 
@@ -123,7 +123,7 @@ fi
 if [[ $CLUSTER != 0 ]]; then
   ccmd="CLUSTER=$CLUSTER $cmd"
   [[ $CLUSTER_PROCS != "1 3" ]] && ccmd="CLUSTER_PROCS=\"$CLUSTER_PROCS\" $ccmd"
-  [[ $CLUSTER_VARIANTS != "exact exact-ephemeral prefetch100 prefetch100-ephemeral" ]] && ccmd="CLUSTER_VARIANTS=\"$CLUSTER_VARIANTS\" $ccmd"
+  [[ $CLUSTER_VARIANTS != "exact exact-ephemeral prefetch100 prefetch100-ephemeral prefetch100-ephemeral-memory" ]] && ccmd="CLUSTER_VARIANTS=\"$CLUSTER_VARIANTS\" $ccmd"
   [[ $CLUSTER_SCENARIOS != "cluster-tput cluster-rtt" ]] && ccmd="CLUSTER_SCENARIOS=\"$CLUSTER_SCENARIOS\" $ccmd"
   "$bin" -cluster-report "$craw" -out "$OUT" -note "$NOTE" -command "$ccmd"
 fi

@@ -49,7 +49,7 @@ const (
 )
 
 // clusterVariants are the variants run.sh runs, in the report's order.
-var clusterVariants = []string{"exact", "exact-ephemeral", "prefetch100", "prefetch100-ephemeral"}
+var clusterVariants = []string{"exact", "exact-ephemeral", "prefetch100", "prefetch100-ephemeral", "prefetch100-ephemeral-memory"}
 
 // clusterVariant is a parsed variant name.
 type clusterVariant struct {

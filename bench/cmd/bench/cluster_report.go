@@ -147,7 +147,8 @@ func writeClusterReport(in, out, note, command string) error {
 		"bench process, and N worker processes (the bench binary re-executed), each one `cluster.Worker` "+
 		"on a local pool of 0..%d, all on the same 2 cores. Handlers are empty (they return their argument). "+
 		"*exact* is the default exact pull; *prefetch100* is `WithPrefetch(100)`; *-ephemeral* is "+
-		"`WithEphemeralResults()`, else results are stored (the default). "+
+		"`WithEphemeralResults()`, else results are stored (the default); *-memory* is `WithMemoryStorage()` "+
+		"(streams in the server's memory: no file writes, and nothing survives a server restart). "+
 		"**cluster-tput**: %s tasks submitted by %d goroutines (`Submit` returns once the task is stored), "+
 		"each then waiting for its Futures; tasks/s is tasks over the wall time until the last Future "+
 		"resolved; stored/s is tasks over the time until the last `Submit` returned. "+
@@ -189,6 +190,10 @@ func writeClusterReport(in, out, note, command string) error {
 			clusterKey{"cluster-tput", "exact" + suffix, 3}, tput, "tasks/s", targetExactTput*scale, true)
 		row(fmt.Sprintf("%s, 3 workers, prefetch 100: ≥ %s tasks/s", what, thousands(int(targetPrefetchTput*scale))),
 			clusterKey{"cluster-tput", "prefetch100" + suffix, 3}, tput, "tasks/s", targetPrefetchTput*scale, true)
+		if k := (clusterKey{"cluster-tput", "prefetch100" + suffix + "-memory", 3}); len(runs[k]) > 0 {
+			row(fmt.Sprintf("%s, memory storage, 3 workers, prefetch 100: ≥ %s tasks/s", what, thousands(int(targetPrefetchTput*scale))),
+				k, tput, "tasks/s", targetPrefetchTput*scale, true)
+		}
 		row(fmt.Sprintf("%s, 3 workers, exact: round trip p50 ≤ %s ms", what, num(targetP50/scale)),
 			clusterKey{"cluster-rtt", "exact" + suffix, 3}, p50, "ms", targetP50/scale, false)
 		row(fmt.Sprintf("%s, 3 workers, exact: round trip p99 ≤ %s ms", what, num(targetP99/scale)),
