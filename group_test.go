@@ -539,7 +539,10 @@ func TestGroupNestedWaits(t *testing.T) {
 		if err != nil || got != "true threadpool: task panicked: inner" {
 			t.Fatalf("outer task: %q, %v", got, err)
 		}
-		if s := checkStats(t, p); s.Completed != 1 || s.Failed != 2 || s.Workers != 1 {
+		// The Future resolves as the task returns, before its worker counts
+		// it: Stop waits for that.
+		mustStop(t, p)
+		if s := checkStats(t, p); s.Completed != 1 || s.Failed != 2 {
 			t.Errorf("Stats: %+v, want Completed 1, Failed 2", s)
 		}
 	})
