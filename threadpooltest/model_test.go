@@ -435,7 +435,9 @@ func (pm *poolMachine) Check(t *rapid.T) {
 	eq("Canceled", s.Canceled, want.Canceled)
 	eq("Rejected", s.Rejected, want.Rejected)
 	eq("CallerRan", s.CallerRan, want.CallerRan)
-	eq("Stats", s, want)
+	if s != want {
+		t.Fatalf("after %s: Stats = %+v, model says %+v", op, s, want)
+	}
 	eq("Workers.Pending", pm.w.Pending(), len(m.Busy))
 	eq("Workers.Created", pm.w.Created(), m.Created)
 	eq("Workers.Live", pm.w.Live(), m.Workers())
