@@ -15,16 +15,15 @@ package threadpool_test
 // is the same property as a native fuzz target (rapid.MakeFuzz), with a
 // seed corpus in testdata/fuzz/FuzzModelRealPool.
 //
-// This model and the one of threadpooltest/model_test.go (the deterministic
-// double) state the same scheduling rules but are not shared yet: this one
-// tracks which task ids are on busy workers (a real worker starts a task
-// as it is handed over), stop generations (which waiting Stop returns
-// when) and contexts already ended at Submit; the double's separates tasks
-// handed over from tasks run (the test runs them), and predicts created
-// workers, callback order, Future results and log records. One shared core
-// (state, sizes, idle, busy ids, backlog, shrink requests, counters) would
-// serve both, each test keeping its own observations; that move was left
-// out of the test renaming for time.
+// The rules themselves are internal/schedmodel, the model this test shares
+// with threadpooltest/model_test.go (the deterministic double): sizes, idle
+// workers, the task on each busy worker, the FIFO backlog, shrink requests,
+// the counters, the transitions and the expected Stats. This test keeps on
+// top what only the real pool shows: which waiting Stop returns when (stop
+// generations, relModel), which tasks have started (against Model.Busy),
+// and each task's fate (relMTask.wantRun, checked in finish). Only this test
+// drives contexts that end (at Submit, or while their task waits) and
+// Stop, Shutdown or a submission from inside a task.
 
 import (
 	"context"
@@ -39,202 +38,35 @@ import (
 	"time"
 
 	"github.com/twisted-go/threadpool"
+	"github.com/twisted-go/threadpool/internal/schedmodel"
 	"pgregory.net/rapid"
 )
 
-// Model states.
-const (
-	relStNew = iota
-	relStRunning
-	relStStopping
-	relStStopped
-)
-
-// relModel is the scheduler as the SPEC describes it (and Twisted's Team).
+// relModel is the scheduler's rules, shared with the double's model test
+// (internal/schedmodel), and what only this test observes on top: which
+// waiting Stop returns when (stop generations). Each task's fate is in
+// relMTask.wantRun, set through the Model's OnCancel.
 type relModel struct {
-	state                                          int
-	min, max                                       int
-	idle                                           int
-	running                                        []int // task ids on busy workers
-	backlog                                        []int // task ids waiting, oldest first
-	toShrink, peak                                 int
-	submitted, completed, failed, canceled, reject uint64
-	gen, endedGen                                  int   // stop generations begun / ended
-	drops                                          []int // ids canceled from the backlog, not yet seen by the harness
+	schedmodel.Model
+	gen int // stops begun; a waiting Stop returns when its generation's drain ends
 }
 
-func (m *relModel) workers() int { return m.idle + len(m.running) }
-
-func (m *relModel) notePeak() { m.peak = max(m.peak, m.workers()) }
-
-func (m *relModel) live() bool { return m.state == relStRunning || m.state == relStStopping }
-
-// submit accepts task id (or refuses it); canceledCtx says its Submit
-// context is already done. It reports whether the task was accepted.
-func (m *relModel) submit(id int, canceledCtx bool) bool {
-	if m.state == relStStopping || m.state == relStStopped {
-		m.reject++
-		return false
-	}
-	m.submitted++
-	if m.state == relStRunning && len(m.backlog) == 0 && (m.idle > 0 || m.workers() < m.max) {
-		if m.idle > 0 {
-			m.idle--
-		}
-		m.running = append(m.running, id)
-		m.notePeak()
-		if canceledCtx { // the worker skips it
-			m.finish(id, 2)
-		}
-		return true
-	}
-	if canceledCtx { // watched while queued: dropped at once
-		m.canceled++
-		m.checkDone()
-		return true
-	}
-	m.backlog = append(m.backlog, id)
-	return true
-}
-
-// finish ends running task id: 0 completed, 1 failed, 2 canceled.
-func (m *relModel) finish(id, out int) {
-	i := slices.Index(m.running, id)
-	m.running = slices.Delete(m.running, i, i+1)
-	switch out {
-	case 0:
-		m.completed++
-	case 1:
-		m.failed++
-	default:
-		m.canceled++
-	}
-	m.recycle()
-	m.checkDone()
-}
-
-// recycle decides what the worker just freed does (Twisted's _recycleWorker).
-func (m *relModel) recycle() {
-	switch {
-	case m.workers()+1 > m.max || !m.live():
-		if m.toShrink > 0 {
-			m.toShrink--
-		}
-	case len(m.backlog) > 0:
-		m.running = append(m.running, m.backlog[0])
-		m.backlog = m.backlog[1:]
-	case m.toShrink > 0:
-		m.toShrink--
-	case m.state == relStStopping:
-	default:
-		m.idle++
-	}
-}
-
-func (m *relModel) drain() {
-	if !m.live() {
-		return
-	}
-	for len(m.backlog) > 0 {
-		if m.idle > 0 {
-			m.idle--
-		} else if m.workers() >= m.max {
-			return
-		}
-		m.running = append(m.running, m.backlog[0])
-		m.backlog = m.backlog[1:]
-		m.notePeak()
-	}
-}
-
-func (m *relModel) grow() {
-	for m.workers() < m.min {
-		m.idle++
-	}
-	m.notePeak()
-}
-
-// cancelBacklog drops the backlog and returns the ids dropped.
-func (m *relModel) cancelBacklog() []int {
-	dropped := m.backlog
-	m.canceled += uint64(len(dropped))
-	m.backlog = nil
-	m.drops = append(m.drops, dropped...)
-	return dropped
-}
-
-func (m *relModel) checkDone() []int {
-	if m.state != relStStopping {
-		return nil
-	}
-	var dropped []int
-	if len(m.backlog) > 0 && m.workers() == 0 {
-		if m.max == 0 {
-			dropped = m.cancelBacklog()
-		} else {
-			m.drain()
-		}
-	}
-	if len(m.backlog) == 0 && m.workers() == 0 {
-		m.state = relStStopped
-		m.endedGen = m.gen
-		m.toShrink = 0
-	}
-	return dropped
-}
-
-func (m *relModel) adjust(lo, hi int) []int {
-	m.min, m.max = lo, hi
-	if !m.live() {
-		return nil
-	}
-	for m.workers() > m.max && m.idle > 0 {
-		m.idle--
-	}
-	m.drain()
-	if m.state == relStRunning {
-		m.grow()
-	}
-	m.toShrink = min(m.toShrink, max(0, m.workers()-m.min), len(m.running))
-	return m.checkDone()
-}
-
-// start returns whether Start must fail.
-func (m *relModel) start() bool {
-	switch m.state {
-	case relStRunning:
-		return false
-	case relStStopping:
-		return true
-	}
-	m.state = relStRunning
-	m.drain()
-	m.grow()
-	return false
-}
-
-// stop begins a stop; it returns the ids dropped and the generation a
-// waiting Stop joins.
-func (m *relModel) stop(now bool) ([]int, int) {
-	var dropped []int
-	switch m.state {
-	case relStStopped:
-		return nil, m.endedGen
-	case relStNew:
-		m.state = relStStopped
+// stop begins a stop (or joins the one under way); it returns how many
+// waiting tasks it canceled and the generation a waiting Stop joins.
+func (m *relModel) stop(now bool) (dropped, gen int) {
+	if m.State == schedmodel.StateNew || m.State == schedmodel.StateRunning {
 		m.gen++
-		m.endedGen = m.gen
-		return m.cancelBacklog(), m.gen
-	case relStRunning:
-		m.state = relStStopping
-		m.gen++
-		m.idle = 0
 	}
-	if now {
-		dropped = m.cancelBacklog()
+	return m.Stop(now), m.gen
+}
+
+// endedGen is the last stop generation whose drain has ended: all of them
+// but a stop under way.
+func (m *relModel) endedGen() int {
+	if m.State == schedmodel.StateStopping {
+		return m.gen - 1
 	}
-	dropped = append(dropped, m.checkDone()...)
-	return dropped, m.gen
+	return m.gen
 }
 
 // Outcomes of a released task.
@@ -292,7 +124,9 @@ func relNewHarness(t *rapid.T) *relHarness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &relHarness{t: t, p: p, m: relModel{min: lo, max: hi}}
+	h := &relHarness{t: t, p: p}
+	h.m.Min, h.m.Max = lo, hi
+	h.m.OnCancel = func(id int) { h.tasks[id].wantRun = -1 }
 	h.curMax.Store(int64(hi))
 	return h
 }
@@ -366,16 +200,9 @@ func (h *relHarness) check(t *rapid.T) {
 		t.Fatalf("H1/H2: %v", err)
 	}
 	h.prev = &s
-	h.dropped(nil)
 	m := &h.m
-	want := threadpool.Stats{
-		Min: m.min, Max: m.max, Started: m.state == relStRunning,
-		Workers: m.workers(), Working: len(m.running), Waiters: m.idle, Queued: len(m.backlog),
-		PeakWorkers: m.peak, PendingShrink: m.toShrink,
-		Submitted: m.submitted, Completed: m.completed, Failed: m.failed, Canceled: m.canceled, Rejected: m.reject,
-	}
-	if s != want {
-		t.Fatalf("stats differ from the model:\n pool  %+v\n model %+v\n running %v backlog %v state %d", s, want, m.running, m.backlog, m.state)
+	if want := threadpool.Stats(m.Stats()); s != want {
+		t.Fatalf("stats differ from the model:\n pool  %+v\n model %+v\n running %v backlog %v state %d", s, want, m.Busy, m.Backlog, m.State)
 	}
 	var active []int
 	for _, tk := range h.tasks {
@@ -383,7 +210,7 @@ func (h *relHarness) check(t *rapid.T) {
 			active = append(active, tk.id)
 		}
 	}
-	run := slices.Clone(m.running)
+	run := slices.Clone(m.Busy)
 	slices.Sort(run)
 	if !slices.Equal(active, run) {
 		t.Fatalf("tasks running %v; the model runs %v (FIFO order broken, or a task lost or run twice)", active, run)
@@ -392,8 +219,8 @@ func (h *relHarness) check(t *rapid.T) {
 		t.Fatalf("A5: %s", *msg)
 	}
 	for _, st := range h.stoppers {
-		if done := isClosed(st.done); done != (st.gen <= m.endedGen) {
-			t.Fatalf("a Stop of generation %d has returned=%v, but the model says its drain ended=%v", st.gen, done, st.gen <= m.endedGen)
+		if done := isClosed(st.done); done != (st.gen <= m.endedGen()) {
+			t.Fatalf("a Stop of generation %d has returned=%v, but the model says its drain ended=%v", st.gen, done, st.gen <= m.endedGen())
 		}
 	}
 }
@@ -414,20 +241,20 @@ func (h *relHarness) release(t *rapid.T, id, out int) {
 	// What the task does before it returns happens first.
 	switch out {
 	case relOutStopInside:
-		h.dropped(h.m.stop(false))
+		h.m.stop(false)
 	case relOutSubmitInside:
 		tk.child = h.makeTask(relKindCall, 0)
-		if !h.m.submit(tk.child.id, false) {
+		if !h.m.Submit(tk.child.id, false) {
 			tk.child.refused, tk.child.wantRun = true, -1
 		}
 	}
 	tk.released, tk.wantRun = true, 1
 	tk.gate <- out
-	res := 0
+	res := schedmodel.Completed
 	if failed {
-		res = 1
+		res = schedmodel.Failed
 	}
-	h.m.finish(id, res)
+	h.m.Finish(id, res)
 	h.quiesce()
 	switch out {
 	case relOutStopInside:
@@ -442,22 +269,13 @@ func (h *relHarness) release(t *rapid.T, id, out int) {
 	}
 }
 
-// dropped marks the tasks the model dropped (ids is informative: every
-// drop is also in m.drops).
-func (h *relHarness) dropped(ids []int, _ ...int) {
-	for _, id := range h.m.drops {
-		h.tasks[id].wantRun = -1
-	}
-	h.m.drops = nil
-}
-
 // The property.
 func relModelProp(t *rapid.T) {
 	rapid.SyncTest(t, func(t *rapid.T) {
 		h := relNewHarness(t)
 		defer h.teardown()
 		if rapid.IntRange(0, 3).Draw(t, "startFirst") > 0 {
-			if h.m.start() || h.p.Start() != nil {
+			if h.m.Start() || h.p.Start() != nil {
 				t.Fatal("Start on a new pool")
 			}
 		}
@@ -472,7 +290,7 @@ func relModelProp(t *rapid.T) {
 					ctxMode = rapid.IntRange(0, 2).Draw(t, "ctx") // none, cancelable, already done
 				}
 				tk := h.makeTask(kind, ctxMode)
-				accepted := h.m.submit(tk.id, ctxMode == 2)
+				accepted := h.m.Submit(tk.id, ctxMode == 2)
 				if !accepted || ctxMode == 2 {
 					tk.wantRun = -1
 				}
@@ -488,10 +306,10 @@ func relModelProp(t *rapid.T) {
 				}
 			},
 			"release": func(t *rapid.T) {
-				if len(h.m.running) == 0 {
+				if len(h.m.Busy) == 0 {
 					return // a no-op step; see relModelProp on why not t.Skip
 				}
-				id := rapid.SampledFrom(h.m.running).Draw(t, "task")
+				id := rapid.SampledFrom(h.m.Busy).Draw(t, "task")
 				h.release(t, id, rapid.IntRange(0, relOutCount-1).Draw(t, "outcome"))
 			},
 			"cancelCtx": func(t *rapid.T) {
@@ -507,72 +325,53 @@ func relModelProp(t *rapid.T) {
 				tk := h.tasks[rapid.SampledFrom(c).Draw(t, "task")]
 				tk.cancel()
 				tk.cancel = nil
-				if i := slices.Index(h.m.backlog, tk.id); i >= 0 {
-					h.m.backlog = slices.Delete(h.m.backlog, i, i+1)
-					h.m.canceled++
-					tk.wantRun = -1
-					h.dropped(h.m.checkDone())
-				}
+				h.m.CancelWaiting(tk.id) // OnCancel marks it never run if it waited
 			},
 			"adjust": func(t *rapid.T) {
 				lo := rapid.IntRange(0, 2).Draw(t, "min")
 				hi := rapid.IntRange(lo, lo+2).Draw(t, "max")
 				h.curMax.Store(int64(hi))
-				h.dropped(h.m.adjust(lo, hi))
+				h.m.Adjust(lo, hi)
 				if err := h.p.AdjustPoolSize(lo, hi); err != nil {
 					t.Fatal(err)
 				}
 			},
 			"startAWorker": func(t *rapid.T) {
-				wantErr := h.m.state == relStStopping || h.m.state == relStStopped
-				if h.m.state == relStRunning && h.m.workers() < h.m.max {
-					h.m.idle++
-					h.m.notePeak()
-				}
+				wantErr := h.m.StartAWorker()
 				if err := h.p.StartAWorker(); (err != nil) != wantErr {
 					t.Fatalf("StartAWorker: %v, want error=%v", err, wantErr)
 				}
 			},
 			"stopAWorker": func(t *rapid.T) {
-				wantErr := h.m.state == relStStopping || h.m.state == relStStopped
-				if h.m.state == relStRunning {
-					if h.m.idle > 0 {
-						h.m.idle--
-					} else if h.m.toShrink < len(h.m.running) {
-						h.m.toShrink++
-					}
-				}
+				wantErr := h.m.StopAWorker()
 				if err := h.p.StopAWorker(); (err != nil) != wantErr {
 					t.Fatalf("StopAWorker: %v, want error=%v", err, wantErr)
 				}
 			},
 			"start": func(t *rapid.T) {
-				wantErr := h.m.start()
+				wantErr := h.m.Start()
 				if err := h.p.Start(); (err != nil) != wantErr {
 					t.Fatalf("Start: %v, want error=%v", err, wantErr)
 				}
 			},
 			"stop": func(t *rapid.T) {
-				d, gen := h.m.stop(false)
-				h.dropped(d)
+				_, gen := h.m.stop(false)
 				st := relStopper{gen: gen, done: make(chan struct{})}
 				h.stoppers = append(h.stoppers, st)
 				go func() { _ = h.p.Stop(); close(st.done) }()
 			},
 			"stopNow": func(t *rapid.T) {
 				d, _ := h.m.stop(true)
-				h.dropped(d)
-				if n := h.p.StopNow(); n != len(d) {
-					t.Fatalf("StopNow dropped %d, the model %d", n, len(d))
+				if n := h.p.StopNow(); n != d {
+					t.Fatalf("StopNow dropped %d, the model %d", n, d)
 				}
 			},
 			"shutdown": func(t *rapid.T) {
-				d, _ := h.m.stop(false)
-				h.dropped(d)
+				h.m.stop(false)
 				ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 				err := h.p.Shutdown(ctx)
 				cancel()
-				if ended := h.m.state == relStStopped; ended != (err == nil) {
+				if ended := h.m.State == schedmodel.StateStopped; ended != (err == nil) {
 					t.Fatalf("Shutdown: %v; the model's drain ended=%v", err, ended)
 				}
 			},
@@ -599,17 +398,15 @@ func relModelProp(t *rapid.T) {
 
 // finish releases everything, stops the pool and checks every task's fate.
 func (h *relHarness) finish(t *rapid.T) {
-	d, gen := h.m.stop(false)
-	h.dropped(d)
+	_, gen := h.m.stop(false)
 	st := relStopper{gen: gen, done: make(chan struct{})}
 	h.stoppers = append(h.stoppers, st)
 	go func() { _ = h.p.Stop(); close(st.done) }()
-	for len(h.m.running) > 0 {
-		h.release(t, h.m.running[0], relOutOK)
+	for len(h.m.Busy) > 0 {
+		h.release(t, h.m.Busy[0], relOutOK)
 	}
 	h.check(t)
-	h.dropped(nil)
-	if h.m.state != relStStopped {
+	if h.m.State != schedmodel.StateStopped {
 		t.Fatalf("the model did not stop: %+v", h.m)
 	}
 	for _, tk := range h.tasks {

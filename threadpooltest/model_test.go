@@ -1,36 +1,18 @@
 package threadpooltest_test
 
 // A model-based test of the scheduling core, driven through the
-// deterministic double. The model below is written from SPEC.md (A4-A6, B,
-// C2-C5, D, E, H) and the project's recorded decisions, not from the code:
-// it is a plain FIFO pool with integer counts, and after every random step
-// the real pool must match it exactly.
+// deterministic double. The model is written from the contract
+// (docs/contract.md: A4-A6, B, C2-C5, D, E, H) and the project's recorded
+// decisions, not from the code: a plain FIFO pool with integer counts, and
+// after every random step the pool must match it exactly.
 //
-// Model rules (the oracle):
-//   - a new task goes to an idle worker, else to a new worker while
-//     workers < max, else to the back of the backlog; a task never overtakes
-//     the backlog (A4, A6); before Start everything waits (B1);
-//   - the memory workers run handed-over tasks in hand-over order;
-//   - a worker that finishes: above max → quits (and pays one shrink
-//     request); else takes the oldest backlogged task; else pays a shrink
-//     request by quitting; else quits if stopping; else goes idle;
-//   - StopAWorker: quit an idle worker now, else one more shrink request,
-//     never more requests than busy workers (D4); StartAWorker: one idle
-//     worker below max (D4); nothing on a never-started pool; ErrStopped
-//     once a stop began;
-//   - AdjustPoolSize: idle workers above max quit, the backlog goes to idle
-//     and new workers up to max (D3), the pool grows to min, and shrink
-//     requests are clamped so they cannot take the pool below min nor
-//     outnumber the busy workers (D2);
-//   - Start: the backlog to new workers up to max, then idle ones up to min
-//     (B2); Start during a draining stop fails with ErrStopped;
-//   - Stop: refuse new work, quit idle workers now, busy ones when the
-//     backlog is empty; on a never-started pool, or when no worker can ever
-//     reach the backlog (max 0), the backlog is canceled (E6); StopNow
-//     cancels the backlog at once and returns how many it dropped (E5).
-//
-// The model of the real pool (model_real_test.go in the root) states the same
-// rules; why the two are not shared yet is written there.
+// The rules (the oracle) are internal/schedmodel, the model this test
+// shares with the real pool's (model_real_test.go in the root): sizes, idle
+// workers, the task on each busy worker, the FIFO backlog, shrink requests,
+// the counters, the transitions and the expected Stats. This test keeps on
+// top what only the double shows (see model below): the exact run order,
+// callback order and values, Future results, spawned children, Error log
+// records, the workers created, and worker names.
 
 import (
 	"context"
@@ -43,6 +25,7 @@ import (
 	"testing"
 
 	"github.com/twisted-go/threadpool"
+	"github.com/twisted-go/threadpool/internal/schedmodel"
 	"github.com/twisted-go/threadpool/threadpooltest"
 	"pgregory.net/rapid"
 )
@@ -112,28 +95,16 @@ func classify(id int, v any, err error) result {
 // ---------------------------------------------------------------------------
 // The model.
 
-type mstate int
-
-const (
-	mNew mstate = iota
-	mRunning
-	mStopping
-	mStopped
-)
-
+// model is the scheduler's rules, shared with the real pool's model test
+// (internal/schedmodel), and what only the double lets this test predict
+// on top: the order tasks run in, callbacks, Futures, the children of
+// spawning tasks and Error log records. On the double a handed-over task
+// waits in its worker until RunOne runs and ends it, so the tasks handed
+// over and not yet run (Workers.Pending) are exactly Model.Busy, in
+// hand-over order, which is also the run order.
 type model struct {
-	state    mstate
-	min, max int
-	idle     int   // idle workers
-	busy     int   // workers with a task (running or handed over)
-	pending  []int // tasks handed to workers, not yet run, oldest first
-	backlog  []int // accepted, not handed to a worker, oldest first
-	shrink   int   // StopAWorker requests waiting for a busy worker
-	created  int
-	peak     int
-	kinds    map[int]kind
-
-	submitted, completed, failed, canceled, rejected uint64
+	schedmodel.Model
+	kinds map[int]kind
 
 	ran       []int          // task ids in the order they ran
 	callbacks []result       // callback deliveries in order
@@ -143,18 +114,10 @@ type model struct {
 }
 
 func newModel(lo, hi int) *model {
-	return &model{min: lo, max: hi, kinds: map[int]kind{},
-		futures: map[int]result{}, childErr: map[int]bool{}}
-}
-
-func (m *model) workers() int { return m.idle + m.busy }
-
-func (m *model) grew() { m.peak = max(m.peak, m.workers()) }
-
-// hand gives id to a worker that is neither idle nor busy.
-func (m *model) hand(id int) {
-	m.busy++
-	m.pending = append(m.pending, id)
+	m := &model{kinds: map[int]kind{}, futures: map[int]result{}, childErr: map[int]bool{}}
+	m.Min, m.Max = lo, hi
+	m.OnCancel = func(id int) { m.deliver(id, result{err: "canceled"}) }
+	return m
 }
 
 func (m *model) deliver(id int, r result) {
@@ -173,227 +136,45 @@ func (m *model) deliver(id int, r result) {
 // submit returns whether the submission was refused (ErrStopped).
 func (m *model) submit(id int, k kind) (refused bool) {
 	m.kinds[id] = k
-	if m.state == mStopping || m.state == mStopped {
-		m.rejected++
-		if k.isFuture() { // Submit: a Future already resolved with ErrStopped
-			m.futures[id] = result{id: id, err: "stopped"}
-		}
-		return true
+	if m.Submit(id, false) {
+		return false
 	}
-	m.submitted++
-	if m.state == mRunning && len(m.backlog) == 0 {
-		switch {
-		case m.idle > 0:
-			m.idle--
-			m.hand(id)
-			return false
-		case m.workers() < m.max:
-			m.created++
-			m.hand(id)
-			m.grew()
-			return false
-		}
+	if k.isFuture() { // Submit: a Future already resolved with ErrStopped
+		m.futures[id] = result{id: id, err: "stopped"}
 	}
-	m.backlog = append(m.backlog, id)
-	return false
-}
-
-func (m *model) popBacklog() int {
-	id := m.backlog[0]
-	m.backlog = m.backlog[1:]
-	return id
-}
-
-// drain hands the backlog to idle workers, then new ones up to max.
-func (m *model) drain() {
-	if m.state != mRunning && m.state != mStopping {
-		return
-	}
-	for len(m.backlog) > 0 {
-		switch {
-		case m.idle > 0:
-			m.idle--
-		case m.workers() < m.max:
-			m.created++
-		default:
-			return
-		}
-		m.hand(m.popBacklog())
-		m.grew()
-	}
-}
-
-func (m *model) grow() {
-	for m.workers() < m.min {
-		m.created++
-		m.idle++
-		m.grew()
-	}
-}
-
-func (m *model) cancelBacklog() int {
-	n := len(m.backlog)
-	for len(m.backlog) > 0 {
-		id := m.popBacklog()
-		m.canceled++
-		m.deliver(id, result{err: "canceled"})
-	}
-	return n
-}
-
-// checkDone ends a stop whose drain is over; a backlog no worker can ever
-// reach is canceled first.
-func (m *model) checkDone() int {
-	if m.state != mStopping {
-		return 0
-	}
-	n := 0
-	if len(m.backlog) > 0 && m.workers() == 0 {
-		if m.max == 0 {
-			n = m.cancelBacklog()
-		} else {
-			m.drain()
-		}
-	}
-	if len(m.backlog) == 0 && m.workers() == 0 {
-		m.state = mStopped
-		m.shrink = 0
-	}
-	return n
+	return true
 }
 
 // runOne runs the oldest handed-over task; it returns its id.
 func (m *model) runOne() (int, bool) {
-	if len(m.pending) == 0 {
+	if len(m.Busy) == 0 {
 		return 0, false
 	}
-	id := m.pending[0]
-	m.pending = m.pending[1:]
+	id := m.Busy[0]
 	m.ran = append(m.ran, id)
-	ok := true
+	out := schedmodel.Completed
 	switch m.kinds[id] {
 	case kPanic:
-		ok = false
+		out = schedmodel.Failed
 		m.logs++
 	case kCallback, kFuture:
 		m.deliver(id, result{val: id})
 	case kCallbackErr, kFutureErr:
-		ok = false
+		out = schedmodel.Failed
 		m.deliver(id, result{err: "boom"})
 	case kCallbackPanic:
-		ok = false
+		out = schedmodel.Failed
 		m.deliver(id, result{err: "panic"})
 	case kCallbackPanics:
 		m.deliver(id, result{val: id})
-		ok = false
+		out = schedmodel.Failed
 	case kSpawn:
 		m.childErr[id] = m.submit(-id, kPlain)
 	case kStopInside:
-		m.stop(false)
+		m.Stop(false)
 	}
-	// The worker is free again.
-	m.busy--
-	if ok {
-		m.completed++
-	} else {
-		m.failed++
-	}
-	switch {
-	case m.workers()+1 > m.max:
-		if m.shrink > 0 {
-			m.shrink--
-		}
-	case len(m.backlog) > 0:
-		m.hand(m.popBacklog())
-	case m.shrink > 0:
-		m.shrink--
-	case m.state == mStopping:
-	default:
-		m.idle++
-	}
-	m.checkDone()
+	m.Finish(id, out) // the worker is free again
 	return id, true
-}
-
-func (m *model) start() (refused bool) {
-	switch m.state {
-	case mRunning:
-		return false
-	case mStopping:
-		return true
-	}
-	m.state = mRunning
-	m.drain()
-	m.grow()
-	return false
-}
-
-func (m *model) stop(now bool) int {
-	switch m.state {
-	case mStopped:
-		return 0
-	case mNew:
-		m.state = mStopped
-		return m.cancelBacklog()
-	case mRunning:
-		m.state = mStopping
-		m.idle = 0
-	}
-	n := 0
-	if now {
-		n = m.cancelBacklog()
-	}
-	return n + m.checkDone()
-}
-
-func (m *model) adjust(lo, hi int) {
-	m.min, m.max = lo, hi
-	if m.state != mRunning && m.state != mStopping {
-		return
-	}
-	for m.workers() > m.max && m.idle > 0 {
-		m.idle--
-	}
-	m.drain()
-	if m.state == mRunning {
-		m.grow()
-	}
-	m.shrink = min(m.shrink, max(0, m.workers()-m.min), m.busy)
-	m.checkDone()
-}
-
-func (m *model) startAWorker() (refused bool) {
-	switch m.state {
-	case mStopping, mStopped:
-		return true
-	case mNew:
-		return false
-	}
-	if m.workers() < m.max {
-		m.created++
-		if len(m.backlog) > 0 {
-			m.hand(m.popBacklog())
-		} else {
-			m.idle++
-		}
-		m.grew()
-	}
-	return false
-}
-
-func (m *model) stopAWorker() (refused bool) {
-	switch m.state {
-	case mStopping, mStopped:
-		return true
-	case mNew:
-		return false
-	}
-	if m.idle > 0 {
-		m.idle--
-	} else if m.shrink < m.busy {
-		m.shrink++
-	}
-	return false
 }
 
 // ---------------------------------------------------------------------------
@@ -564,7 +345,7 @@ func (pm *poolMachine) AdjustPoolSize(t *rapid.T) {
 	if err := pm.p.AdjustPoolSize(lo, hi); err != nil {
 		t.Fatalf("%s = %v", pm.lastOp, err)
 	}
-	pm.m.adjust(lo, hi)
+	pm.m.Adjust(lo, hi)
 }
 
 // AdjustPoolSizeInvalid is a refused resize: it must change nothing (A2);
@@ -584,19 +365,19 @@ func (pm *poolMachine) AdjustPoolSizeInvalid(t *rapid.T) {
 func (pm *poolMachine) StartAWorker(t *rapid.T) {
 	pm.lastOp = "StartAWorker"
 	err := pm.p.StartAWorker()
-	pm.checkRefused(t, err, pm.m.startAWorker())
+	pm.checkRefused(t, err, pm.m.StartAWorker())
 }
 
 func (pm *poolMachine) StopAWorker(t *rapid.T) {
 	pm.lastOp = "StopAWorker"
 	err := pm.p.StopAWorker()
-	pm.checkRefused(t, err, pm.m.stopAWorker())
+	pm.checkRefused(t, err, pm.m.StopAWorker())
 }
 
 func (pm *poolMachine) Start(t *rapid.T) {
 	pm.lastOp = "Start"
 	err := pm.p.Start()
-	pm.checkRefused(t, err, pm.m.start())
+	pm.checkRefused(t, err, pm.m.Start())
 }
 
 func (pm *poolMachine) Stop(t *rapid.T) {
@@ -604,13 +385,13 @@ func (pm *poolMachine) Stop(t *rapid.T) {
 	if err := pm.p.Stop(); err != nil {
 		t.Fatalf("Stop() = %v, want nil", err)
 	}
-	pm.m.stop(false)
+	pm.m.Stop(false)
 }
 
 func (pm *poolMachine) StopNow(t *rapid.T) {
 	pm.lastOp = "StopNow"
 	got := pm.p.StopNow()
-	if want := pm.m.stop(true); got != want {
+	if want := pm.m.Stop(true); got != want {
 		t.Fatalf("StopNow() = %d, model says %d dropped", got, want)
 	}
 }
@@ -636,33 +417,33 @@ func (pm *poolMachine) Check(t *rapid.T) {
 			t.Fatalf("after %s: %s = %v, model says %v\nstats: %+v", op, what, got, want, s)
 		}
 	}
-	// The model's own sanity (its rules must keep these).
-	if m.busy != len(m.pending) {
-		t.Fatalf("model broken after %s: %+v", op, m)
+	// Exact state: field by field for a readable failure, then the whole
+	// snapshot (CallerRan and InitFailed are 0 in the model).
+	want := threadpool.Stats(m.Stats())
+	eq("Min", s.Min, want.Min)
+	eq("Max", s.Max, want.Max)
+	eq("Started", s.Started, want.Started)
+	eq("Working (busy)", s.Working, want.Working)
+	eq("Waiters (idle)", s.Waiters, want.Waiters)
+	eq("Workers", s.Workers, want.Workers)
+	eq("Queued (backlog length)", s.Queued, want.Queued)
+	eq("PendingShrink", s.PendingShrink, want.PendingShrink)
+	eq("PeakWorkers", s.PeakWorkers, want.PeakWorkers)
+	eq("Submitted", s.Submitted, want.Submitted)
+	eq("Completed", s.Completed, want.Completed)
+	eq("Failed", s.Failed, want.Failed)
+	eq("Canceled", s.Canceled, want.Canceled)
+	eq("Rejected", s.Rejected, want.Rejected)
+	eq("CallerRan", s.CallerRan, want.CallerRan)
+	if s != want {
+		t.Fatalf("after %s: Stats = %+v, model says %+v", op, s, want)
 	}
-
-	// Exact state.
-	eq("Min", s.Min, m.min)
-	eq("Max", s.Max, m.max)
-	eq("Started", s.Started, m.state == mRunning)
-	eq("Working (busy)", s.Working, m.busy)
-	eq("Waiters (idle)", s.Waiters, m.idle)
-	eq("Workers", s.Workers, m.workers())
-	eq("Queued (backlog length)", s.Queued, len(m.backlog))
-	eq("PendingShrink", s.PendingShrink, m.shrink)
-	eq("PeakWorkers", s.PeakWorkers, m.peak)
-	eq("Workers.Pending", pm.w.Pending(), len(m.pending))
-	eq("Workers.Created", pm.w.Created(), m.created)
-	eq("Workers.Live", pm.w.Live(), m.workers())
-	eq("Submitted", s.Submitted, m.submitted)
-	eq("Completed", s.Completed, m.completed)
-	eq("Failed", s.Failed, m.failed)
-	eq("Canceled", s.Canceled, m.canceled)
-	eq("Rejected", s.Rejected, m.rejected)
-	eq("CallerRan", s.CallerRan, uint64(0))
+	eq("Workers.Pending", pm.w.Pending(), len(m.Busy))
+	eq("Workers.Created", pm.w.Created(), m.Created)
+	eq("Workers.Live", pm.w.Live(), m.Workers())
 	eq("Error log records", int(pm.log.n.Load()), m.logs)
-	eq("Pool.Workers()", pm.p.Workers(), m.workers())
-	eq("Pool.QueueSize()", pm.p.QueueSize(), len(m.backlog))
+	eq("Pool.Workers()", pm.p.Workers(), m.Workers())
+	eq("Pool.QueueSize()", pm.p.QueueSize(), len(m.Backlog))
 	if !slices.Equal(pm.ran, m.ran) {
 		t.Fatalf("after %s: tasks ran in order %v, model says %v", op, pm.ran, m.ran)
 	}
@@ -735,8 +516,8 @@ func (pm *poolMachine) Check(t *rapid.T) {
 		pm.names[th.Name] = true
 	}
 	pm.live = live
-	eq("len(Threads())", len(ths), m.workers())
-	eq("busy Threads()", busy, m.busy)
+	eq("len(Threads())", len(ths), m.Workers())
+	eq("busy Threads()", busy, len(m.Busy))
 
 	pm.prev = s
 }
@@ -785,7 +566,7 @@ func modelProperty(t *rapid.T) {
 	// Finally everything accepted must be accounted for: stop, run what is
 	// left, and the pool is stopped with no worker.
 	pm.lastOp = "final Stop"
-	if pm.m.state != mNew || rapid.Bool().Draw(t, "restart") {
+	if pm.m.State != schedmodel.StateNew || rapid.Bool().Draw(t, "restart") {
 		pm.Start(t)
 		pm.Check(t)
 	}
@@ -793,8 +574,8 @@ func modelProperty(t *rapid.T) {
 	pm.Check(t)
 	pm.RunAll(t)
 	pm.Check(t)
-	if s := pm.p.Stats(); s.Workers != 0 || s.Queued != 0 || pm.w.Live() != 0 || pm.m.state != mStopped {
-		t.Fatalf("after final Stop and RunAll: %+v, Live %d, model state %d", s, pm.w.Live(), pm.m.state)
+	if s := pm.p.Stats(); s.Workers != 0 || s.Queued != 0 || pm.w.Live() != 0 || pm.m.State != schedmodel.StateStopped {
+		t.Fatalf("after final Stop and RunAll: %+v, Live %d, model state %d", s, pm.w.Live(), pm.m.State)
 	}
 }
 
