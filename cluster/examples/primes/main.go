@@ -467,7 +467,8 @@ func statsLoop(ctx context.Context, c *cluster.Client, out chan<- string) {
 			return
 		}
 		// Stats collects the workers' answers until its ctx ends (or for
-		// 1 s): 250 ms is plenty on a LAN and keeps the snapshot fresh.
+		// its own second): a short ctx is plenty on a LAN and keeps the
+		// snapshot fresh.
 		sctx, cancel := context.WithTimeout(ctx, 250*time.Millisecond)
 		st, err := c.Stats(sctx)
 		cancel()

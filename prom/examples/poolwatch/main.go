@@ -79,7 +79,7 @@ func run(args []string, out io.Writer) error {
 	url := "http://" + ln.Addr().String() + "/metrics"
 	fmt.Fprintf(out, "metrics at %s for %v\n", url, *duration)
 
-	// The producer: rate tasks a second, in small batches every 10 ms.
+	// The producer: rate tasks a second, in a small batch at every tick.
 	ctx, stop := context.WithTimeout(context.Background(), *duration)
 	defer stop()
 	var producer sync.WaitGroup
