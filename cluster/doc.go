@@ -130,14 +130,15 @@
 //
 // Results and acks (K12): the worker stores the result (a publish with
 // PubAck, dedup id "r-" and the task id, so a re-run within two minutes is
-// stored once) and only then acks the task. The ack is fire and forget while
-// the worker runs (a lost ack only causes a redelivery, whose result is
-// dropped as a duplicate) and confirmed by the server while it stops, so the
-// tasks a Stop waited for have left the stream when it returns. If it cannot
-// store the result it
-// keeps the task (heartbeating) and retries with backoff for
-// WithResultStoreBound (default max(4×AckWait, 10 s)), then hands it back with
-// a Nak. Unknown handlers and undecodable arguments are results too, acked and
+// stored once) and only then acks the task. Acks are fire and forget (a lost
+// ack only causes a redelivery, whose result is dropped as a duplicate); a
+// stop ends by waiting for the server's reply to a progress notice sent after
+// the last ack, which it handles after every earlier one, so the tasks a
+// Stop acked have left the stream when it returns (with one server; on a
+// replicated stream, once the removals are applied). If it cannot store the
+// result it keeps the task (heartbeating) and retries with backoff for
+// WithResultStoreBound (default max(4×AckWait, 10 s)), then hands it back
+// with a Nak. Unknown handlers and undecodable arguments are results too, acked and
 // never redelivered (K3).
 //
 // Stopping (K11): Worker.Stop stops pulling (a message that arrives meanwhile

@@ -101,25 +101,38 @@ func (w *Worker) settle(j *job, stored bool) {
 	w.dropLocked(j)
 	w.pullMerge = false
 	w.topUpLocked()
-	stopping := w.state != stateStarted
-	w.mu.Unlock()
-	switch {
-	case !stored:
-		w.ackMsg(j.msg, ackNak)
-	case stopping:
-		// A stop waits for this task: ack it synchronously, so that when
-		// Stop returns the tasks it waited for are gone from the stream.
-		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
-		w.nc.RequestWithContext(ctx, j.msg.Reply, ackAck)
-		cancel()
-	default:
-		// Fire and forget, as the other acknowledgements: waiting for the
-		// server's reply would cost it a message and a round trip per task.
-		// A lost ack only means a redelivery (K1), whose result is dropped
-		// as a duplicate (and, stored, de-duplicated by the results stream);
-		// Stop flushes the connection.
-		w.ackMsg(j.msg, ackAck)
+	if stored {
+		w.lastAck = j.msg.Reply
 	}
+	w.mu.Unlock()
+	// Fire and forget, as the other acknowledgements: waiting for the
+	// server's reply would cost it a message and a round trip per task. A
+	// lost ack only means a redelivery (K1), whose result is dropped as a
+	// duplicate (and, stored, de-duplicated by the results stream). A stop
+	// ends with confirmAcks.
+	if stored {
+		w.ackMsg(j.msg, ackAck)
+	} else {
+		w.ackMsg(j.msg, ackNak)
+	}
+}
+
+// confirmAcks waits, at most publishWait, until the server has handled every
+// ack this worker sent: the server handles a consumer's acks from one
+// connection in order, so its reply to a progress notice sent on the last
+// ack's subject (a no-op for a message already acked) comes after all of
+// them. So when Stop returns, the tasks it acked have left the stream.
+func (w *Worker) confirmAcks() {
+	w.mu.Lock()
+	last := w.lastAck
+	w.lastAck = ""
+	w.mu.Unlock()
+	if last == "" {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), w.cfg.publishWait)
+	defer cancel()
+	w.nc.RequestWithContext(ctx, last, ackProgress)
 }
 
 // classify turns run's outcome into a result status and data.

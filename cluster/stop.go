@@ -58,7 +58,8 @@ func (w *Worker) Shutdown(ctx context.Context) error {
 		w.svc.Stop()
 		w.unsubscribe() // a result still being stored fails now: its task is handed back
 		w.storing.Wait()
-		w.nc.FlushTimeout(5 * time.Second) // the acks and naks reach the server
+		w.confirmAcks()                    // the acks were handled
+		w.nc.FlushTimeout(5 * time.Second) // and the naks reach the server
 	} else {
 		w.pool.Stop()
 	}
@@ -81,9 +82,9 @@ func (w *Worker) waitStoring(ctx context.Context) error {
 	}
 }
 
-// handBackAll naks every held task whose outcome is not being stored (those
-// finish acks or naks itself, and sendResult gives up at hardStop) and
-// cancels its handler.
+// handBackAll naks every held task whose outcome is not being sent (those
+// are settled by the result path, and storeResult gives up at hardStop)
+// and cancels its handler.
 func (w *Worker) handBackAll() {
 	w.mu.Lock()
 	close(w.hardStop)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
 	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
@@ -45,7 +46,7 @@ func TestWorkerStopFinishes(t *testing.T) {
 	if v, err := f.Wait(ctx); err != nil || v != 9 {
 		t.Fatal(v, err)
 	}
-	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 { // acked (synchronously) before Stop returned
+	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 { // acked, and the acks confirmed, before Stop returned
 		t.Fatalf("%d tasks left", n)
 	}
 	if err := w.Start(); err == nil {
@@ -122,5 +123,33 @@ func TestWorkerStartConfigMismatch(t *testing.T) {
 	info, err := js.Consumer(ctx, "THREADPOOL_TASKS", "workers")
 	if err != nil || info.CachedInfo().Config.AckWait != time.Minute {
 		t.Fatal("the consumer was changed", err)
+	}
+}
+
+// K11: the acks of tasks that finished just before Stop (sent fire and
+// forget) have been handled by the server when Stop returns: the stream is
+// empty at once.
+func TestWorkerStopConfirmsEarlierAcks(t *testing.T) {
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	nc := connect(t, s)
+	r := cluster.NewRegistry()
+	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
+	c := newClient(t, nc, cluster.WithEphemeralResults())
+	w := startWorker(t, connect(t, s), r, 0, 8)
+	futs := make([]*threadpool.Future[int], 200)
+	for i := range futs {
+		futs[i] = cluster.Submit(ctx, c, echo, i)
+	}
+	for i, f := range futs {
+		if v, err := f.Wait(ctx); err != nil || v != i {
+			t.Fatalf("task %d: %v, %v", i, v, err)
+		}
+	}
+	if err := w.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if n := streamMsgs(t, nc, "THREADPOOL_TASKS"); n != 0 {
+		t.Fatalf("%d tasks left in the stream when Stop returned", n)
 	}
 }

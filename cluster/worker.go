@@ -52,6 +52,7 @@ type Worker struct {
 	pullSub       *nats.Subscription   // their deliveries and status messages
 	pullSubDone   chan struct{}        // closed when pullSub's callbacks have ended
 	canceled      map[string]time.Time // cancel notices for tasks not held (yet)
+	lastAck       string               // the ack subject of the last task acked; see confirmAcks
 	pullCtx       context.Context      // ends the pull requests at a stop
 	pullStop      context.CancelFunc
 	hardStop      chan struct{} // closed when a Shutdown's ctx ended: give everything back
