@@ -116,15 +116,7 @@ func TestGroup(t *testing.T) {
 	})
 
 	t.Run("a full backlog under Reject is the group's error and nothing is dropped silently", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.Reject))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		var ran atomic.Int32
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+		p, g, gate, ran := fullGroup(t, threadpool.Reject)
 		g.Go(func(context.Context) error { ran.Add(1); return nil }) // refused
 		gate.open()
 		if err := waitGroup(t, g); !errors.Is(err, threadpool.ErrQueueFull) {
@@ -697,14 +689,7 @@ func TestGroupContextLent(t *testing.T) {
 
 func TestGroupOverflowPolicies(t *testing.T) {
 	t.Run("under RunInCaller a task that finds the backlog full runs in Go, counted once", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { return nil }) // into the backlog
+		p, g, gate, _ := fullGroup(t, threadpool.RunInCaller)
 		ranInCaller := false
 		g.Go(func(context.Context) error { ranInCaller = true; return errors.New("in caller") })
 		if !ranInCaller {
@@ -721,15 +706,7 @@ func TestGroupOverflowPolicies(t *testing.T) {
 	})
 
 	t.Run("under Block Go waits for room when it must, and its task runs", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.Block))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		var ran atomic.Int32
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+		p, g, gate, ran := fullGroup(t, threadpool.Block)
 		returned := make(chan struct{})
 		go func() {
 			g.Go(func(context.Context) error { ran.Add(1); return nil }) // blocks for room

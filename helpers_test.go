@@ -15,7 +15,8 @@ package threadpool_test
 //   - logs: recorder (every record) and countHandler (counts by level);
 //   - goroutines: poolGoroutines and poolThreads (one census of the
 //     goroutine profile), noPoolGoroutines, goid, myLabels, and for
-//     synctest bubbles bubbleGoroutines.
+//     synctest bubbles bubbleGoroutines;
+//   - groups: fullGroup (a group whose pool's backlog is full).
 
 import (
 	"bytes"
@@ -702,6 +703,26 @@ func canceledCtx() context.Context {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	return ctx
+}
+
+// --- groups ---------------------------------------------------------------
+
+// fullGroup returns a started pool (0, 1) with a backlog limit of 1 under
+// policy (stopped and checked at cleanup) and a group on it holding two
+// tasks: the first runs, blocked at the returned gate, the second waits in
+// the backlog, which is full. Each of them adds one to ran as it ends.
+func fullGroup(t *testing.T, policy threadpool.OverflowPolicy) (p *threadpool.Pool, g *threadpool.Group, gate *gate, ran *atomic.Int32) {
+	t.Helper()
+	p = newPool(t, 0, 1, threadpool.WithQueueLimit(1, policy))
+	mustStart(t, p)
+	gate = newGate(t)
+	started := make(chan struct{}, 1)
+	g, _ = threadpool.NewGroup(context.Background(), p)
+	ran = new(atomic.Int32)
+	g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
+	recv(t, started, "the first task")
+	g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+	return p, g, gate, ran
 }
 
 // TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
