@@ -376,33 +376,24 @@ func TestResultGroup(t *testing.T) {
 
 // walk is a tree walk by fan-out: each node below depth runs its two
 // children as tasks of a group of its own on p and waits for them. Each
-// node marks its slot in seen, so that a node run twice is caught.
-func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int) error {
+// node marks its slot in seen, so that a node run twice is caught. With
+// captured, the children follow errgroup's habit: they use the context
+// NewGroup returned, captured, not the one their task receives.
+func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int, captured bool) error {
 	if seen[node].Add(1) != 1 {
 		return fmt.Errorf("node %d ran twice", node)
 	}
 	if depth == 0 {
 		return nil
 	}
-	g, _ := threadpool.NewGroup(ctx, p)
+	g, gctx := threadpool.NewGroup(ctx, p)
 	for _, child := range []int{2*node + 1, 2*node + 2} {
-		g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, child, depth-1) })
-	}
-	return g.Wait()
-}
-
-// walkCaptured is walk with errgroup's habit: the children use the
-// context NewGroup returned, captured, not the one their task receives.
-func walkCaptured(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int) error {
-	if seen[node].Add(1) != 1 {
-		return fmt.Errorf("node %d ran twice", node)
-	}
-	if depth == 0 {
-		return nil
-	}
-	g, ctx := threadpool.NewGroup(ctx, p)
-	for _, child := range []int{2*node + 1, 2*node + 2} {
-		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, child, depth-1) })
+		g.Go(func(ctx context.Context) error {
+			if captured {
+				ctx = gctx
+			}
+			return walk(ctx, p, seen, child, depth-1, captured)
+		})
 	}
 	return g.Wait()
 }
@@ -414,7 +405,7 @@ func TestGroupNestedWaits(t *testing.T) {
 		const depth = 7
 		seen := make([]atomic.Int32, 1<<(depth+1)-1)
 		g, ctx := threadpool.NewGroup(context.Background(), p)
-		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, 0, depth) })
+		g.Go(func(context.Context) error { return walk(ctx, p, seen, 0, depth, true) })
 		if err := waitGroup(t, g); err != nil {
 			t.Fatalf("Wait: %v", err)
 		}
@@ -429,7 +420,7 @@ func TestGroupNestedWaits(t *testing.T) {
 		const depth = 7
 		seen := make([]atomic.Int32, 1<<(depth+1)-1)
 		fut := threadpool.Submit(context.Background(), p, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, walk(ctx, p, seen, 0, depth)
+			return struct{}{}, walk(ctx, p, seen, 0, depth, false)
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
@@ -460,7 +451,7 @@ func TestGroupNestedWaits(t *testing.T) {
 				}
 			}()
 			g, _ := threadpool.NewGroup(context.Background(), p)
-			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth) })
+			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth, false) })
 			err := waitGroup(t, g)
 			close(stop)
 			waitClosed(t, sampled, "the sampler")
@@ -610,7 +601,7 @@ func TestGroupFaults(t *testing.T) {
 			const nodes = 1<<(depth+1) - 1
 			seen := make([]atomic.Int32, nodes)
 			g, _ := threadpool.NewGroup(context.Background(), p)
-			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth) })
+			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth, false) })
 			if err := waitGroup(t, g); err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
