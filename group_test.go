@@ -436,25 +436,11 @@ func TestGroupNestedWaits(t *testing.T) {
 			p := newPool(t, 0, max)
 			mustStart(t, p)
 			seen := make([]atomic.Int32, nodes)
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() { // H1 and H2 hold in every snapshot, helping included
-				defer close(sampled)
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						checkStats(t, p)
-						runtime.Gosched()
-					}
-				}
-			}()
+			stopSampling := sampleStats(t, p, 1) // H1 and H2 hold in every snapshot, helping included
 			g, _ := threadpool.NewGroup(context.Background(), p)
 			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth, false) })
 			err := waitGroup(t, g)
-			close(stop)
-			waitClosed(t, sampled, "the sampler")
+			stopSampling()
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}

@@ -16,6 +16,7 @@ package threadpool_test
 //   - goroutines: poolGoroutines and poolThreads (one census of the
 //     goroutine profile), noPoolGoroutines, goid, myLabels, and for
 //     synctest bubbles bubbleGoroutines;
+//   - load: sampleStats (checkStats in a loop, beside the test's load);
 //   - groups: fullGroup (a group whose pool's backlog is full).
 
 import (
@@ -705,7 +706,35 @@ func canceledCtx() context.Context {
 	return ctx
 }
 
-// --- groups ---------------------------------------------------------------
+// --- load, groups ---------------------------------------------------------
+
+// sampleStats starts n goroutines that check Stats snapshots of p with
+// checkStats in a loop (SPEC H1, H2 hold in every one), yielding between
+// snapshots, until the returned stop is called; stop waits for them,
+// bounded by hangTimeout.
+func sampleStats(t testing.TB, p *threadpool.Pool, n int) (stop func()) {
+	t.Helper()
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+					checkStats(t, p)
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	return func() {
+		t.Helper()
+		close(quit)
+		within(t, "the Stats samplers", wg.Wait)
+	}
+}
 
 // fullGroup returns a started pool (0, 1) with a backlog limit of 1 under
 // policy (stopped and checked at cleanup) and a group on it holding two
