@@ -16,7 +16,8 @@ package threadpool_test
 //   - goroutines: poolGoroutines and poolThreads (one census of the
 //     goroutine profile), noPoolGoroutines, goid, myLabels, and for
 //     synctest bubbles bubbleGoroutines;
-//   - load: sampleStats (checkStats in a loop, beside the test's load);
+//   - load and Futures: sampleStats (checkStats in a loop, beside the
+//     test's load), goWait (a Future waited on a goroutine of its own);
 //   - groups: fullGroup (a group whose pool's backlog is full).
 
 import (
@@ -706,7 +707,7 @@ func canceledCtx() context.Context {
 	return ctx
 }
 
-// --- load, groups ---------------------------------------------------------
+// --- load, Futures, groups -----------------------------------------------
 
 // sampleStats starts n goroutines that check Stats snapshots of p with
 // checkStats in a loop (SPEC H1, H2 hold in every one), yielding between
@@ -734,6 +735,21 @@ func sampleStats(t testing.TB, p *threadpool.Pool, n int) (stop func()) {
 		close(quit)
 		within(t, "the Stats samplers", wg.Wait)
 	}
+}
+
+// waited is what a Future's Wait returned.
+type waited[T any] struct {
+	v   T
+	err error
+}
+
+// goWait starts a goroutine, counted in wg, that waits on fut with ctx and
+// sends what Wait returned on out.
+func goWait[T any](wg *sync.WaitGroup, fut *threadpool.Future[T], ctx context.Context, out chan<- waited[T]) {
+	wg.Go(func() {
+		v, err := fut.Wait(ctx)
+		out <- waited[T]{v, err}
+	})
 }
 
 // fullGroup returns a started pool (0, 1) with a backlog limit of 1 under
