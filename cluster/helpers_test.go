@@ -45,6 +45,16 @@ func connect(t *testing.T, s *natsembed.Server, opts ...nats.Option) *nats.Conn 
 	return nc
 }
 
+// serve starts a server of the test's own and connects to it: the test's
+// bounded context, the server and the connection, which the test's cleanup
+// closes.
+func serve(t *testing.T) (context.Context, *natsembed.Server, *nats.Conn) {
+	t.Helper()
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	return ctx, s, connect(t, s)
+}
+
 func newClient(t *testing.T, nc *nats.Conn, opts ...cluster.Option) *cluster.Client {
 	t.Helper()
 	c, err := cluster.NewClient(testCtx(t), nc, opts...)
@@ -117,6 +127,23 @@ func (g *gate) recv(t *testing.T, ctx context.Context) int {
 		t.Fatal("timed out waiting for a handler to start")
 	}
 	return 0
+}
+
+// holdRegistry registers "hold" on a new gate: it reports its argument on
+// g.started and returns it once g.release is closed (or fails when its ctx
+// ends).
+func holdRegistry() (*gate, *cluster.Registry, cluster.Task[int, int]) {
+	g := newGate()
+	r := cluster.NewRegistry()
+	return g, r, cluster.Register(r, "hold", func(ctx context.Context, n int) (int, error) {
+		g.started <- n
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return n, nil
+	})
 }
 
 // child is a worker process (this test binary re-executed).
