@@ -2,9 +2,11 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -53,6 +55,23 @@ func serve(t *testing.T) (context.Context, *natsembed.Server, *nats.Conn) {
 	ctx := testCtx(t)
 	s := startServer(t, natsembed.Options{})
 	return ctx, s, connect(t, s)
+}
+
+// restartableServer starts a server with file storage in a directory of
+// the test's own, on a free port. restart starts another on the same
+// directory and port, to take the first one's place once the test has shut
+// it down. The test's cleanup shuts both down.
+func restartableServer(t *testing.T) (s *natsembed.Server, restart func() *natsembed.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	s = startServer(t, natsembed.Options{Dir: dir, Port: -1})
+	url := s.ClientURL()
+	return s, func() *natsembed.Server {
+		t.Helper()
+		var port int
+		fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
+		return startServer(t, natsembed.Options{Dir: dir, Port: port})
+	}
 }
 
 func newClient(t *testing.T, nc *nats.Conn, opts ...cluster.Option) *cluster.Client {

@@ -2,8 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // stats reads the cluster's Stats, failing the test on error.
@@ -329,12 +326,7 @@ func TestPullRequestsBatch(t *testing.T) {
 // stored after the restart runs at once.
 func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 	ctx := testCtx(t)
-	dir := t.TempDir()
-	s1, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := s1.ClientURL()
+	s1, restart := restartableServer(t)
 	wnc := connect(t, s1, reconnecting()...)
 	r := cluster.NewRegistry()
 	inc := cluster.Register(r, "inc", func(ctx context.Context, n int) (int, error) { return n + 1, nil })
@@ -350,9 +342,7 @@ func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 		return err == nil && info.NumWaiting == 1
 	})
 	s1.Shutdown() // its pull requests end with a 409 (Server Shutdown)
-	var port int
-	fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
-	s2 := startServer(t, natsembed.Options{Dir: dir, Port: port})
+	s2 := restart()
 	c := newClient(t, connect(t, s2))
 	start := time.Now()
 	soon, cancel := context.WithTimeout(ctx, 15*time.Second)
