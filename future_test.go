@@ -23,6 +23,8 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
+// ErrCanceled; the running one gets its result.
 func TestFutureStopNowCanceled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := startPool(t, 1, 1)

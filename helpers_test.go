@@ -769,6 +769,3 @@ func fullGroup(t *testing.T, policy threadpool.OverflowPolicy) (p *threadpool.Po
 	g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
 	return p, g, gate, ran
 }
-
-// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
-// ErrCanceled; the running one gets its result.
