@@ -23,6 +23,8 @@ import (
 	"go.uber.org/goleak"
 )
 
+// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
+// ErrCanceled; the running one gets its result.
 func TestFutureStopNowCanceled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p := startPool(t, 1, 1)
@@ -97,27 +99,14 @@ func TestFuture(t *testing.T) {
 				t.Fatal("Future resolved before its task ran")
 			}
 
-			type result struct {
-				v   int
-				err error
-			}
 			const waiters = 50
-			okRes := make(chan result, waiters)
-			badRes := make(chan result, waiters)
+			okRes := make(chan waited[int], waiters)
+			badRes := make(chan waited[int], waiters)
 			var wg sync.WaitGroup
+			var unbounded context.Context // nil: waits without bound
 			for range waiters {
-				wg.Add(2)
-				go func() {
-					defer wg.Done()
-					v, err := ok.Wait(context.Background())
-					okRes <- result{v, err}
-				}()
-				go func() {
-					defer wg.Done()
-					var unbounded context.Context // nil: waits without bound
-					v, err := bad.Wait(unbounded)
-					badRes <- result{v, err}
-				}()
+				goWait(&wg, ok, context.Background(), okRes)
+				goWait(&wg, bad, unbounded, badRes)
 			}
 			synctest.Wait() // every waiter waits on an unresolved Future
 			if isClosed(ok.Done()) || len(okRes) != 0 || len(badRes) != 0 {
@@ -235,25 +224,15 @@ func TestFuture(t *testing.T) {
 			for i := range errs {
 				errs[i] = fmt.Errorf("resolver %d", i)
 			}
-			type result struct {
-				v   int
-				err error
-			}
-			results := make(chan result, n)
+			results := make(chan waited[int], n)
 			var wg sync.WaitGroup
 			start := make(chan struct{})
 			for i := range n {
-				wg.Add(2)
-				go func() {
-					defer wg.Done()
-					v, err := fut.Wait(context.Background())
-					results <- result{v, err}
-				}()
-				go func() {
-					defer wg.Done()
+				goWait(&wg, fut, context.Background(), results)
+				wg.Go(func() {
 					<-start
 					resolve(i, errs[i])
-				}()
+				})
 			}
 			synctest.Wait() // the waiters wait, the resolvers are at the start line
 			close(start)

@@ -116,15 +116,7 @@ func TestGroup(t *testing.T) {
 	})
 
 	t.Run("a full backlog under Reject is the group's error and nothing is dropped silently", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.Reject))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		var ran atomic.Int32
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+		p, g, gate, ran := fullGroup(t, threadpool.Reject)
 		g.Go(func(context.Context) error { ran.Add(1); return nil }) // refused
 		gate.open()
 		if err := waitGroup(t, g); !errors.Is(err, threadpool.ErrQueueFull) {
@@ -384,33 +376,24 @@ func TestResultGroup(t *testing.T) {
 
 // walk is a tree walk by fan-out: each node below depth runs its two
 // children as tasks of a group of its own on p and waits for them. Each
-// node marks its slot in seen, so that a node run twice is caught.
-func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int) error {
+// node marks its slot in seen, so that a node run twice is caught. With
+// captured, the children follow errgroup's habit: they use the context
+// NewGroup returned, captured, not the one their task receives.
+func walk(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int, captured bool) error {
 	if seen[node].Add(1) != 1 {
 		return fmt.Errorf("node %d ran twice", node)
 	}
 	if depth == 0 {
 		return nil
 	}
-	g, _ := threadpool.NewGroup(ctx, p)
+	g, gctx := threadpool.NewGroup(ctx, p)
 	for _, child := range []int{2*node + 1, 2*node + 2} {
-		g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, child, depth-1) })
-	}
-	return g.Wait()
-}
-
-// walkCaptured is walk with errgroup's habit: the children use the
-// context NewGroup returned, captured, not the one their task receives.
-func walkCaptured(ctx context.Context, p *threadpool.Pool, seen []atomic.Int32, node, depth int) error {
-	if seen[node].Add(1) != 1 {
-		return fmt.Errorf("node %d ran twice", node)
-	}
-	if depth == 0 {
-		return nil
-	}
-	g, ctx := threadpool.NewGroup(ctx, p)
-	for _, child := range []int{2*node + 1, 2*node + 2} {
-		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, child, depth-1) })
+		g.Go(func(ctx context.Context) error {
+			if captured {
+				ctx = gctx
+			}
+			return walk(ctx, p, seen, child, depth-1, captured)
+		})
 	}
 	return g.Wait()
 }
@@ -422,7 +405,7 @@ func TestGroupNestedWaits(t *testing.T) {
 		const depth = 7
 		seen := make([]atomic.Int32, 1<<(depth+1)-1)
 		g, ctx := threadpool.NewGroup(context.Background(), p)
-		g.Go(func(context.Context) error { return walkCaptured(ctx, p, seen, 0, depth) })
+		g.Go(func(context.Context) error { return walk(ctx, p, seen, 0, depth, true) })
 		if err := waitGroup(t, g); err != nil {
 			t.Fatalf("Wait: %v", err)
 		}
@@ -437,7 +420,7 @@ func TestGroupNestedWaits(t *testing.T) {
 		const depth = 7
 		seen := make([]atomic.Int32, 1<<(depth+1)-1)
 		fut := threadpool.Submit(context.Background(), p, func(ctx context.Context) (struct{}, error) {
-			return struct{}{}, walk(ctx, p, seen, 0, depth)
+			return struct{}{}, walk(ctx, p, seen, 0, depth, false)
 		})
 		ctx, cancel := context.WithTimeout(context.Background(), hangTimeout)
 		defer cancel()
@@ -453,25 +436,11 @@ func TestGroupNestedWaits(t *testing.T) {
 			p := newPool(t, 0, max)
 			mustStart(t, p)
 			seen := make([]atomic.Int32, nodes)
-			stop := make(chan struct{})
-			sampled := make(chan struct{})
-			go func() { // H1 and H2 hold in every snapshot, helping included
-				defer close(sampled)
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						checkStats(t, p)
-						runtime.Gosched()
-					}
-				}
-			}()
+			stopSampling := sampleStats(t, p, 1) // H1 and H2 hold in every snapshot, helping included
 			g, _ := threadpool.NewGroup(context.Background(), p)
-			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth) })
+			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth, false) })
 			err := waitGroup(t, g)
-			close(stop)
-			waitClosed(t, sampled, "the sampler")
+			stopSampling()
 			if err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
@@ -618,7 +587,7 @@ func TestGroupFaults(t *testing.T) {
 			const nodes = 1<<(depth+1) - 1
 			seen := make([]atomic.Int32, nodes)
 			g, _ := threadpool.NewGroup(context.Background(), p)
-			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth) })
+			g.Go(func(ctx context.Context) error { return walk(ctx, p, seen, 0, depth, false) })
 			if err := waitGroup(t, g); err != nil {
 				t.Fatalf("Wait: %v", err)
 			}
@@ -697,14 +666,7 @@ func TestGroupContextLent(t *testing.T) {
 
 func TestGroupOverflowPolicies(t *testing.T) {
 	t.Run("under RunInCaller a task that finds the backlog full runs in Go, counted once", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.RunInCaller))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { return nil }) // into the backlog
+		p, g, gate, _ := fullGroup(t, threadpool.RunInCaller)
 		ranInCaller := false
 		g.Go(func(context.Context) error { ranInCaller = true; return errors.New("in caller") })
 		if !ranInCaller {
@@ -721,15 +683,7 @@ func TestGroupOverflowPolicies(t *testing.T) {
 	})
 
 	t.Run("under Block Go waits for room when it must, and its task runs", func(t *testing.T) {
-		p := newPool(t, 0, 1, threadpool.WithQueueLimit(1, threadpool.Block))
-		mustStart(t, p)
-		gate := newGate(t)
-		started := make(chan struct{}, 1)
-		g, _ := threadpool.NewGroup(context.Background(), p)
-		var ran atomic.Int32
-		g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
-		recv(t, started, "the first task")
-		g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+		p, g, gate, ran := fullGroup(t, threadpool.Block)
 		returned := make(chan struct{})
 		go func() {
 			g.Go(func(context.Context) error { ran.Add(1); return nil }) // blocks for room

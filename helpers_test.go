@@ -15,7 +15,10 @@ package threadpool_test
 //   - logs: recorder (every record) and countHandler (counts by level);
 //   - goroutines: poolGoroutines and poolThreads (one census of the
 //     goroutine profile), noPoolGoroutines, goid, myLabels, and for
-//     synctest bubbles bubbleGoroutines.
+//     synctest bubbles bubbleGoroutines;
+//   - load and Futures: sampleStats (checkStats in a loop, beside the
+//     test's load), goWait (a Future waited on a goroutine of its own);
+//   - groups: fullGroup (a group whose pool's backlog is full).
 
 import (
 	"bytes"
@@ -704,5 +707,65 @@ func canceledCtx() context.Context {
 	return ctx
 }
 
-// TestFutureStopNowCanceled: Futures of tasks StopNow drops resolve with
-// ErrCanceled; the running one gets its result.
+// --- load, Futures, groups -----------------------------------------------
+
+// sampleStats starts n goroutines that check Stats snapshots of p with
+// checkStats in a loop (SPEC H1, H2 hold in every one), yielding between
+// snapshots, until the returned stop is called; stop waits for them,
+// bounded by hangTimeout.
+func sampleStats(t testing.TB, p *threadpool.Pool, n int) (stop func()) {
+	t.Helper()
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for {
+				select {
+				case <-quit:
+					return
+				default:
+					checkStats(t, p)
+					runtime.Gosched()
+				}
+			}
+		})
+	}
+	return func() {
+		t.Helper()
+		close(quit)
+		within(t, "the Stats samplers", wg.Wait)
+	}
+}
+
+// waited is what a Future's Wait returned.
+type waited[T any] struct {
+	v   T
+	err error
+}
+
+// goWait starts a goroutine, counted in wg, that waits on fut with ctx and
+// sends what Wait returned on out.
+func goWait[T any](wg *sync.WaitGroup, fut *threadpool.Future[T], ctx context.Context, out chan<- waited[T]) {
+	wg.Go(func() {
+		v, err := fut.Wait(ctx)
+		out <- waited[T]{v, err}
+	})
+}
+
+// fullGroup returns a started pool (0, 1) with a backlog limit of 1 under
+// policy (stopped and checked at cleanup) and a group on it holding two
+// tasks: the first runs, blocked at the returned gate, the second waits in
+// the backlog, which is full. Each of them adds one to ran as it ends.
+func fullGroup(t *testing.T, policy threadpool.OverflowPolicy) (p *threadpool.Pool, g *threadpool.Group, gate *gate, ran *atomic.Int32) {
+	t.Helper()
+	p = newPool(t, 0, 1, threadpool.WithQueueLimit(1, policy))
+	mustStart(t, p)
+	gate = newGate(t)
+	started := make(chan struct{}, 1)
+	g, _ = threadpool.NewGroup(context.Background(), p)
+	ran = new(atomic.Int32)
+	g.Go(func(context.Context) error { started <- struct{}{}; gate.wait(); ran.Add(1); return nil })
+	recv(t, started, "the first task")
+	g.Go(func(context.Context) error { ran.Add(1); return nil }) // into the backlog
+	return p, g, gate, ran
+}

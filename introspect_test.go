@@ -276,23 +276,7 @@ func TestIntrospection(t *testing.T) {
 		rec, logger := newRecorder()
 		p := newPool(t, 1, 4, threadpool.WithLogger(logger))
 		mustStart(t, p)
-		stop := make(chan struct{})
-		var samplers sync.WaitGroup
-		for range 2 {
-			samplers.Add(1)
-			go func() {
-				defer samplers.Done()
-				for {
-					select {
-					case <-stop:
-						return
-					default:
-						checkStats(t, p)
-						runtime.Gosched()
-					}
-				}
-			}()
-		}
+		stopSampling := sampleStats(t, p, 2)
 		var ok, failed, panicked, accepted atomic.Int64
 		var wg sync.WaitGroup
 		for s := range 4 {
@@ -339,8 +323,7 @@ func TestIntrospection(t *testing.T) {
 			t.Fatal(err)
 		}
 		mustStop(t, p)
-		close(stop)
-		samplers.Wait()
+		stopSampling()
 		s := checkStats(t, p)
 		if s.Submitted != uint64(accepted.Load()) || s.Completed != uint64(ok.Load()) || s.Failed != uint64(failed.Load()) ||
 			s.Canceled != 0 || s.Queued != 0 || s.Working != 0 || s.Workers != 0 || s.Rejected != 0 {

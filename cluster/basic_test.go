@@ -10,7 +10,6 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 type pt struct{ X int }
@@ -18,9 +17,7 @@ type pt struct{ X int }
 // K2: a result, a handler's error and a handler's panic, each as the
 // Future's outcome; the worker and its slot survive the panic.
 func TestResultErrorPanic(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	double := cluster.Register(r, "double", func(ctx context.Context, p pt) (pt, error) { return pt{2 * p.X}, nil })
 	fail := cluster.Register(r, "fail", func(ctx context.Context, n int) (int, error) { return 0, errTest })
@@ -56,9 +53,7 @@ func TestResultErrorPanic(t *testing.T) {
 // K3, K17: a handler the worker lacks and an argument that does not decode
 // fail at once, without redelivery.
 func TestUnknownHandlerAndBadArgument(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	wr := cluster.NewRegistry()
 	var ran atomic.Int32
 	cluster.Register(wr, "point", func(ctx context.Context, p pt) (int, error) { ran.Add(1); return p.X, nil })
@@ -88,9 +83,7 @@ func TestUnknownHandlerAndBadArgument(t *testing.T) {
 // K3: an argument that does not encode, or is too large, fails at Submit
 // and nothing is published.
 func TestSubmitRejectsBadArgument(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	bytes := cluster.Register(r, "bytes", func(ctx context.Context, b []byte) (int, error) { return len(b), nil })
 	fn := cluster.Register(r, "fn", func(ctx context.Context, f func()) (int, error) { return 0, nil })
@@ -124,9 +117,7 @@ func TestSubmitRejectsBadArgument(t *testing.T) {
 
 // K15: bad input at the door.
 func TestBadInput(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	if _, err := cluster.NewClient(ctx, nil); err == nil {
 		t.Error("NewClient(nil conn)")
@@ -167,9 +158,7 @@ func TestBadInput(t *testing.T) {
 // K16: existing streams or consumer with other settings are an error, and
 // are left unchanged.
 func TestConfigMismatch(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	newClient(t, nc, cluster.WithAckWait(2*time.Second))
 	for name, opt := range map[string]cluster.Option{

@@ -10,16 +10,13 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K9: a ctx canceled before delivery removes the task from the stream and
 // fails the Future with ErrCanceled; the handler never runs, even once a
 // worker starts.
 func TestCancelBeforeDelivery(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	var ran atomic.Int32
 	count := cluster.Register(r, "count", func(ctx context.Context, n int) (int, error) { ran.Add(1); return n, nil })
@@ -54,9 +51,7 @@ func TestCancelBeforeDelivery(t *testing.T) {
 // K9: after delivery, canceling the ctx cancels the handler's context, and
 // the Future resolves with what the handler returns.
 func TestCancelAfterDelivery(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	g := newGate()
 	wait := cluster.Register(r, "wait", func(ctx context.Context, n int) (string, error) {
@@ -81,9 +76,7 @@ func TestCancelAfterDelivery(t *testing.T) {
 // (prefetched) to a worker whose slot is busy until after the deadline (the
 // worker's clock decides).
 func TestDeadlineBeforeStart(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	g := newGate()
 	var ran atomic.Int32
@@ -126,9 +119,7 @@ func TestDeadlineBeforeStart(t *testing.T) {
 // K11: Close fails the pending Futures with ErrClosed; Submit and
 // CallInThread after Close fail the same way.
 func TestClientClose(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 	c, err := cluster.NewClient(ctx, nc)
@@ -161,9 +152,7 @@ func TestClientClose(t *testing.T) {
 // CallInThread returns once the task is stored; the task runs, and no
 // result is sent back.
 func TestCallInThread(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	got := make(chan int, 1)
 	cluster.Register(r, "note", func(ctx context.Context, n int) (struct{}, error) { got <- n; return struct{}{}, nil })
@@ -195,9 +184,7 @@ func TestCallInThread(t *testing.T) {
 // K12: with WithEphemeralResults results come as plain messages; such a
 // client shares the workers with a stored-results client.
 func TestEphemeralResults(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	sq := cluster.Register(r, "sq", func(ctx context.Context, n int) (int, error) { return n * n, nil })
 	eph := newClient(t, nc, cluster.WithEphemeralResults())

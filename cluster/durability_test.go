@@ -27,12 +27,7 @@ func reconnecting() []nats.Option {
 // that reconnects gets every Future resolved by a worker started after it.
 func TestFileStorageSurvivesRestart(t *testing.T) {
 	ctx := testCtx(t)
-	dir := t.TempDir()
-	s1, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := s1.ClientURL()
+	s1, restart := restartableServer(t)
 	nc := connect(t, s1, reconnecting()...)
 	r := cluster.NewRegistry()
 	inc := cluster.Register(r, "inc", func(ctx context.Context, n int) (int, error) { return n + 1, nil })
@@ -43,9 +38,7 @@ func TestFileStorageSurvivesRestart(t *testing.T) {
 	}
 	s1.Shutdown()
 
-	var port int
-	fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
-	s2 := startServer(t, natsembed.Options{Dir: dir, Port: port})
+	s2 := restart()
 	if n := streamMsgs(t, connect(t, s2), "THREADPOOL_TASKS"); n != 20 {
 		t.Fatalf("%d tasks after the restart, want 20", n)
 	}

@@ -42,9 +42,7 @@ func TestSecondResultOverNATS(t *testing.T) {
 	for _, ephemeral := range []bool{false, true} {
 		name := map[bool]string{false: "stored", true: "ephemeral"}[ephemeral]
 		t.Run(name, func(t *testing.T) {
-			ctx := testCtx(t)
-			s := startServer(t, natsembed.Options{})
-			nc := connect(t, s)
+			ctx, s, nc := serve(t)
 			r := cluster.NewRegistry()
 			echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 			var opts []cluster.Option
@@ -117,8 +115,7 @@ func TestStatsWaitsOneSecond(t *testing.T) {
 func TestEphemeralResultLostWhileDisconnected(t *testing.T) {
 	ctx := testCtx(t)
 	s := startServer(t, natsembed.Options{Port: -1})
-	g := newGate()
-	r, hold := holdRegistry(g)
+	g, r, hold := holdRegistry()
 	startWorker(t, connect(t, s), r, 0, 1)
 	var cut atomic.Bool
 	allow := make(chan struct{})
@@ -202,9 +199,7 @@ func (d dialerFunc) Dial(network, addr string) (net.Conn, error) { return d(netw
 // wrapping ErrConfigMismatch, from NewClient and NewWorker, and is left as
 // it is.
 func TestConfigMismatchReplicasAndSubjects(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	newClient(t, nc) // creates the streams, replicas 1
 	if _, err := cluster.NewClient(ctx, nc, cluster.WithReplicas(3)); !errors.Is(err, cluster.ErrConfigMismatch) ||

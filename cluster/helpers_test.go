@@ -2,9 +2,11 @@ package cluster_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -43,6 +45,33 @@ func connect(t *testing.T, s *natsembed.Server, opts ...nats.Option) *nats.Conn 
 	}
 	t.Cleanup(nc.Close)
 	return nc
+}
+
+// serve starts a server of the test's own and connects to it: the test's
+// bounded context, the server and the connection, which the test's cleanup
+// closes.
+func serve(t *testing.T) (context.Context, *natsembed.Server, *nats.Conn) {
+	t.Helper()
+	ctx := testCtx(t)
+	s := startServer(t, natsembed.Options{})
+	return ctx, s, connect(t, s)
+}
+
+// restartableServer starts a server with file storage in a directory of
+// the test's own, on a free port. restart starts another on the same
+// directory and port, to take the first one's place once the test has shut
+// it down. The test's cleanup shuts both down.
+func restartableServer(t *testing.T) (s *natsembed.Server, restart func() *natsembed.Server) {
+	t.Helper()
+	dir := t.TempDir()
+	s = startServer(t, natsembed.Options{Dir: dir, Port: -1})
+	url := s.ClientURL()
+	return s, func() *natsembed.Server {
+		t.Helper()
+		var port int
+		fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
+		return startServer(t, natsembed.Options{Dir: dir, Port: port})
+	}
 }
 
 func newClient(t *testing.T, nc *nats.Conn, opts ...cluster.Option) *cluster.Client {
@@ -117,6 +146,23 @@ func (g *gate) recv(t *testing.T, ctx context.Context) int {
 		t.Fatal("timed out waiting for a handler to start")
 	}
 	return 0
+}
+
+// holdRegistry registers "hold" on a new gate: it reports its argument on
+// g.started and returns it once g.release is closed (or fails when its ctx
+// ends).
+func holdRegistry() (*gate, *cluster.Registry, cluster.Task[int, int]) {
+	g := newGate()
+	r := cluster.NewRegistry()
+	return g, r, cluster.Register(r, "hold", func(ctx context.Context, n int) (int, error) {
+		g.started <- n
+		select {
+		case <-g.release:
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+		return n, nil
+	})
 }
 
 // child is a worker process (this test binary re-executed).

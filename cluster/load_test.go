@@ -8,7 +8,6 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K1: 10,000 tasks over 3 workers (each on its own connection): every Future
@@ -17,9 +16,7 @@ import (
 func TestTenThousandTasksThreeWorkers(t *testing.T) {
 	const n = 10000
 	const n0 = uint64(n)
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	r := cluster.NewRegistry()
 	var runs [n]atomic.Int32
 	f := cluster.Register(r, "f", func(ctx context.Context, i int) (int, error) {

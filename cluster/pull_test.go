@@ -2,8 +2,6 @@ package cluster_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // stats reads the cluster's Stats, failing the test on error.
@@ -36,30 +33,12 @@ func statsUntil(t *testing.T, ctx context.Context, c *cluster.Client, what strin
 	eventually(t, ctx, what, func() bool { st = stats(t, ctx, c); return ok(st) })
 }
 
-// holdRegistry registers "hold": it reports its argument on g.started and
-// returns it once g.release is closed.
-func holdRegistry(g *gate) (*cluster.Registry, cluster.Task[int, int]) {
-	r := cluster.NewRegistry()
-	return r, cluster.Register(r, "hold", func(ctx context.Context, n int) (int, error) {
-		g.started <- n
-		select {
-		case <-g.release:
-		case <-ctx.Done():
-			return 0, ctx.Err()
-		}
-		return n, nil
-	})
-}
-
 // K6, K8: exact pull. With two machines of one slot each, a busy machine
 // holds nothing more: the second task goes to the idle machine at once and
 // a third one stays in the stream (Queued), not behind a busy machine.
 func TestExactPull(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, s, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc)
 	w1 := startWorker(t, connect(t, s), r, 0, 1)
 	w2 := startWorker(t, connect(t, s), r, 0, 1)
@@ -91,11 +70,8 @@ func TestExactPull(t *testing.T) {
 // K7: AdjustPoolSize moves the pull window at once: a raised max pulls at
 // once, a lowered max pulls nothing until fewer than max tasks are held.
 func TestAdjustPoolSizeMovesWindow(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, _, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc)
 	w := startWorker(t, nc, r, 0, 1)
 
@@ -134,9 +110,7 @@ func TestAdjustPoolSizeMovesWindow(t *testing.T) {
 // K4: a handler running longer than AckWait is not redelivered: the worker
 // heartbeats it.
 func TestLongHandlerNotRedelivered(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	r := cluster.NewRegistry()
 	var ran atomic.Int32
 	long := cluster.Register(r, "long", func(ctx context.Context, d time.Duration) (int, error) {
@@ -164,11 +138,8 @@ func TestLongHandlerNotRedelivered(t *testing.T) {
 
 // K8: Stats fields; Machines drops at once when a worker stops.
 func TestStatsMachines(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, s, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc)
 	w1 := startWorker(t, connect(t, s), r, 2, 3)
 	startWorker(t, connect(t, s), r, 1, 1)
@@ -192,11 +163,8 @@ func TestStatsMachines(t *testing.T) {
 // outstanding, are handed back at once (not after AckWait): the worker never
 // holds more than its new max, and another machine runs the others at once.
 func TestLoweredWindowHandsBackExtraDeliveries(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, s, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc) // AckWait 30s
 	var once sync.Once
 	releaseAll := func() { once.Do(func() { close(g.release) }) }
@@ -232,9 +200,7 @@ func TestLoweredWindowHandsBackExtraDeliveries(t *testing.T) {
 // not one per slot and not a busy poll: the consumer sees one waiting request
 // per idle worker, and no task is held.
 func TestIdleWorkerOnePullRequest(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	startWorker(t, nc, cluster.NewRegistry(), 0, 5)
 	startWorker(t, connect(t, s), cluster.NewRegistry(), 0, 3)
 	js, _ := jetstream.New(nc)
@@ -251,9 +217,7 @@ func TestIdleWorkerOnePullRequest(t *testing.T) {
 // K6: the stream is one global FIFO: tasks stored before any worker runs
 // start in the order they were submitted.
 func TestGlobalFIFO(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	order := make(chan int, 50)
 	rec := cluster.Register(r, "rec", func(ctx context.Context, n int) (int, error) { order <- n; return n, nil })
@@ -281,9 +245,7 @@ func TestGlobalFIFO(t *testing.T) {
 // would exhaust the task): the consumer redelivers nothing and every Future
 // succeeds.
 func TestPullNeverExceedsWindow(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	r := cluster.NewRegistry()
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 	opts := []cluster.Option{cluster.WithMaxDeliver(2), cluster.WithMemoryStorage()}
@@ -327,9 +289,7 @@ func TestPullRequestsBatch(t *testing.T) {
 		{"exact", nil, 2000}, // never more than one per task
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ctx := testCtx(t)
-			s := startServer(t, natsembed.Options{})
-			nc := connect(t, s)
+			ctx, s, nc := serve(t)
 			r := cluster.NewRegistry()
 			echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 			c := newClient(t, nc, cluster.WithEphemeralResults(), cluster.WithMemoryStorage())
@@ -366,12 +326,7 @@ func TestPullRequestsBatch(t *testing.T) {
 // stored after the restart runs at once.
 func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 	ctx := testCtx(t)
-	dir := t.TempDir()
-	s1, err := natsembed.Start(natsembed.Options{Dir: dir, Port: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := s1.ClientURL()
+	s1, restart := restartableServer(t)
 	wnc := connect(t, s1, reconnecting()...)
 	r := cluster.NewRegistry()
 	inc := cluster.Register(r, "inc", func(ctx context.Context, n int) (int, error) { return n + 1, nil })
@@ -387,9 +342,7 @@ func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 		return err == nil && info.NumWaiting == 1
 	})
 	s1.Shutdown() // its pull requests end with a 409 (Server Shutdown)
-	var port int
-	fmt.Sscanf(url[strings.LastIndex(url, ":")+1:], "%d", &port)
-	s2 := startServer(t, natsembed.Options{Dir: dir, Port: port})
+	s2 := restart()
 	c := newClient(t, connect(t, s2))
 	start := time.Now()
 	soon, cancel := context.WithTimeout(ctx, 15*time.Second)
@@ -406,9 +359,7 @@ func TestWorkerPullsAgainAfterServerRestart(t *testing.T) {
 // per ack at the end of the burst) merge, as they expire, into one long poll
 // for its whole window.
 func TestIdleWorkerMergesPullRequests(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	r := cluster.NewRegistry()
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 	c := newClient(t, nc, cluster.WithEphemeralResults(), cluster.WithMemoryStorage())

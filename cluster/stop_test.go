@@ -11,16 +11,12 @@ import (
 
 	"github.com/twisted-go/threadpool"
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K11: Stop lets the running handler finish, stores its result and acks it.
 func TestWorkerStopFinishes(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, s, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc)
 	w := startWorker(t, connect(t, s), r, 0, 2)
 	f := cluster.Submit(ctx, c, hold, 9)
@@ -60,11 +56,8 @@ func TestWorkerStopFinishes(t *testing.T) {
 // K11: Shutdown whose ctx ends hands the unfinished task back at once (far
 // within AckWait): another worker runs it; the first handler's ctx is canceled.
 func TestWorkerShutdownHandsBack(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
-	g := newGate()
-	r, hold := holdRegistry(g)
+	ctx, s, nc := serve(t)
+	g, r, hold := holdRegistry()
 	c := newClient(t, nc) // AckWait 30s: a redelivery after AckWait would time the test out
 	w1 := startWorker(t, connect(t, s), r, 0, 1)
 	f := cluster.Submit(ctx, c, hold, 5)
@@ -99,9 +92,7 @@ func TestWorkerShutdownHandsBack(t *testing.T) {
 // K16: Worker.Start checks the streams again: a consumer changed between
 // NewWorker and Start is an error wrapping ErrConfigMismatch, left unchanged.
 func TestWorkerStartConfigMismatch(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	w, err := cluster.NewWorker(nc, cluster.NewRegistry(), 0, 1)
 	if err != nil {
 		t.Fatal(err)

@@ -8,16 +8,13 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K12: a worker that cannot store a result keeps its task, heartbeating, while
 // it retries, and hands it back after the store bound: the next delivery comes
 // after the bound, not after AckWait.
 func TestResultStoreFailureHandsBackAfterBound(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	const ackWait, bound = 500 * time.Millisecond, 1500 * time.Millisecond
 	opts := []cluster.Option{cluster.WithAckWait(ackWait), cluster.WithMaxDeliver(2)}
 	r := cluster.NewRegistry()

@@ -8,15 +8,12 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/twisted-go/threadpool/cluster"
-	"github.com/twisted-go/threadpool/cluster/natsembed"
 )
 
 // K13: the tasks of a client that is gone still run; their stored results
 // wait for the result TTL, then leave the results stream.
 func TestResultTTLForGoneClient(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	ran := make(chan int, 3)
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { ran <- n; return n, nil })
@@ -44,9 +41,7 @@ func TestResultTTLForGoneClient(t *testing.T) {
 // K1: a second result for a resolved task, and one for a task this client
 // never sent, are dropped and counted in DuplicateResults, never delivered.
 func TestDuplicateResultsCounted(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, _, nc := serve(t)
 	r := cluster.NewRegistry()
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 	c := newClient(t, nc)
