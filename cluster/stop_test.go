@@ -121,9 +121,7 @@ func TestWorkerStartConfigMismatch(t *testing.T) {
 // forget) have been handled by the server when Stop returns: the stream is
 // empty at once.
 func TestWorkerStopConfirmsEarlierAcks(t *testing.T) {
-	ctx := testCtx(t)
-	s := startServer(t, natsembed.Options{})
-	nc := connect(t, s)
+	ctx, s, nc := serve(t)
 	r := cluster.NewRegistry()
 	echo := cluster.Register(r, "echo", func(ctx context.Context, n int) (int, error) { return n, nil })
 	c := newClient(t, nc, cluster.WithEphemeralResults())
