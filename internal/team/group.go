@@ -132,6 +132,9 @@ func (g *Group) Submit(task Task) error {
 		return nil
 	}
 	g.active++ // reserved: Wait does not return while it is being placed
+	if t.stalled {
+		t.drainLocked() // as in Team.Submit: the retry may make backlog room
+	}
 	if t.isFullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
