@@ -39,8 +39,8 @@ type Worker struct {
 // Goroutines, the team sends on their channel instead of calling Do
 // (Worker.handOver); Do does the same.
 type Executor interface {
-	// Do hands task over. The executor later calls Team.Run(w, task) on the
-	// goroutine that executes it, in hand-over order.
+	// Do hands task over. The executor later runs it on the goroutine that
+	// executes it, in hand-over order: Team.run, then Team.finish(w, ...).
 	Do(task Task)
 	// Quit asks the executor to end once the tasks already handed over have
 	// run. It reports whether the executor has ended already; if not, it
