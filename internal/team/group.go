@@ -307,12 +307,7 @@ func (t *Team) takeLocked(seq uint64) (Task, bool) {
 	e.task = Task{}
 	t.queued--
 	if len(t.watches) > 0 {
-		if wt, ok := t.watches[seq]; ok {
-			delete(t.watches, seq)
-			if wt.stop != nil {
-				t.stops = append(t.stops, wt.stop)
-			}
-		}
+		t.unwatchLocked(seq)
 	}
 	return task, true
 }
