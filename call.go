@@ -131,9 +131,9 @@ func panicError(r any) *PanicError {
 	return &PanicError{Value: r, Stack: debug.Stack()}
 }
 
-// fault logs a failure of user code that nobody else receives: a
-// fire-and-forget task's panic or Goexit, or a context's AfterFunc stop that
-// panicked.
+// fault logs a failure of user code that nobody else receives (team.Fault):
+// a fire-and-forget task's panic or Goexit, a context's AfterFunc stop or an
+// observer that panicked, a worker's init hook or cleanup that failed.
 func (p *Pool) fault(f team.Fault) {
 	if f.What == "worker init" || f.What == "worker cleanup" {
 		p.hookFault(f)

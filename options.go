@@ -37,8 +37,9 @@ func WithName(name string) Option {
 	return option(func(s *settings) { s.Name = name })
 }
 
-// WithLogger sets the logger the pool writes to: panics that nobody receives
-// and [Pool.DumpStats]. The default is [slog.Default] at the time of [New].
+// WithLogger sets the logger the pool writes to: failures of user code that
+// nobody receives (panics, and failed worker init hooks; see Faults in user
+// code in the package documentation) and [Pool.DumpStats]. The default is [slog.Default] at the time of [New].
 // A nil logger makes New fail.
 func WithLogger(l *slog.Logger) Option {
 	return option(func(s *settings) {

@@ -353,6 +353,43 @@ func TestWorkerInit(t *testing.T) {
 		}
 	})
 
+	// J4: A group's Go is a submission like any other: on a stalled pool it
+	// starts workers for the backlog first, so a full bounded backlog that the
+	// retry makes room in does not refuse it.
+	t.Run("a group's Go retries a stalled pool before the backlog limit", func(t *testing.T) {
+		var failing atomic.Bool
+		failing.Store(true)
+		logged := make(chan string, 100)
+		p := newPool(t, 0, 2, threadpool.WithQueueLimit(5, threadpool.Reject),
+			threadpool.WithLogger(slog.New(signalHandler(logged))), threadpool.WithWorkerInit(
+				func(threadpool.ThreadInfo) (func(), error) {
+					if failing.Load() {
+						return nil, errors.New("not yet")
+					}
+					return nil, nil
+				}))
+		for range 5 {
+			mustCall(t, p, func() {})
+		}
+		mustStart(t, p) // two workers for the backlog: both fail
+		for range 2 {
+			recv(t, logged, "an init failure")
+		}
+		if s := checkStats(t, p); s.Workers != 0 || s.Queued != 5 {
+			t.Fatalf("stalled pool: %+v", s)
+		}
+		failing.Store(false)
+		g, _ := threadpool.NewGroup(context.Background(), p)
+		g.Go(func(context.Context) error { return nil })
+		if err := g.Wait(); err != nil {
+			t.Fatalf("Wait: %v, want nil (the retry makes room)", err)
+		}
+		mustStop(t, p)
+		if s := checkStats(t, p); s.Completed != 6 || s.Rejected != 0 {
+			t.Errorf("Stats %+v", s)
+		}
+	})
+
 	// J2: A panic in a cleanup is logged once and costs nothing else.
 	t.Run("a panicking cleanup is logged once", func(t *testing.T) {
 		rec, logger := newRecorder()

@@ -237,15 +237,22 @@ func (t *Team) popLocked() (Task, bool) {
 			continue
 		}
 		if len(t.watches) > 0 {
-			if wt, ok := t.watches[seq]; ok {
-				delete(t.watches, seq)
-				if wt.stop != nil {
-					t.stops = append(t.stops, wt.stop) // settleAndUnlock calls it: it calls into the context
-				}
-			}
+			t.unwatchLocked(seq)
 		}
 		t.queued--
 		return e.task, true
+	}
+}
+
+// unwatchLocked ends the context watch of backlog slot seq, if it has one:
+// its task has left the backlog. settleAndUnlock calls the watch's stop
+// function, as it calls into the context.
+func (t *Team) unwatchLocked(seq uint64) {
+	if wt, ok := t.watches[seq]; ok {
+		delete(t.watches, seq)
+		if wt.stop != nil {
+			t.stops = append(t.stops, wt.stop)
+		}
 	}
 }
 

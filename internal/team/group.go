@@ -132,6 +132,9 @@ func (g *Group) Submit(task Task) error {
 		return nil
 	}
 	g.active++ // reserved: Wait does not return while it is being placed
+	if t.stalled {
+		t.drainLocked() // as in Team.Submit: the retry may make backlog room
+	}
 	if t.isFullLocked() {
 		switch t.cfg.QueuePolicy {
 		case Reject:
@@ -304,12 +307,7 @@ func (t *Team) takeLocked(seq uint64) (Task, bool) {
 	e.task = Task{}
 	t.queued--
 	if len(t.watches) > 0 {
-		if wt, ok := t.watches[seq]; ok {
-			delete(t.watches, seq)
-			if wt.stop != nil {
-				t.stops = append(t.stops, wt.stop)
-			}
-		}
+		t.unwatchLocked(seq)
 	}
 	return task, true
 }

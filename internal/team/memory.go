@@ -8,8 +8,8 @@ import (
 // Memory is a set of in-memory executors: workers that run nothing until
 // told to (Twisted's MemoryWorker). Tasks handed to any of its workers wait
 // in one FIFO, and RunOne runs the oldest on the caller's goroutine, through
-// the real Team.Run, so the team's bookkeeping is exactly what it is with
-// goroutine workers.
+// the real Team.run and Team.finish, so the team's bookkeeping is exactly
+// what it is with goroutine workers.
 type Memory struct {
 	team    atomic.Pointer[Team] // the team whose workers these are, set by its first worker
 	mu      sync.Mutex

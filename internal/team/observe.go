@@ -151,8 +151,9 @@ func (t *Team) callObserver(e End) (v any, stack []byte, panicked bool) {
 	return nil, nil, false
 }
 
-// observeHeld calls the observer for the task in st's hand, if one is
-// pending; the observation is taken off st first.
+// observeHeld calls the observer for the task in st's hand, whose
+// observation is pending (observeEnded checks); the observation is taken
+// off st first.
 func (t *Team) observeHeld(st *held) {
 	o := st.obs
 	st.obs = observation{}

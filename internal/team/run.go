@@ -39,7 +39,8 @@ type held struct {
 
 // Fault is a failure of user code that nobody else receives: a
 // fire-and-forget task that panicked or called runtime.Goexit, a context's
-// AfterFunc stop function that panicked, or a task observer that panicked.
+// AfterFunc stop function that panicked, a task observer that panicked, or
+// a worker's init hook or its cleanup that failed (thread.go).
 type Fault struct {
 	What   string // "task", "context AfterFunc stop", "observer", "worker init" or "worker cleanup"
 	Value  any    // the recovered value; a *runtime.PanicNilError for panic(nil), nil for a Goexit

@@ -24,7 +24,7 @@ type Task struct {
 }
 
 // FuncTask makes the Task of a fire-and-forget function (CallInThread). Its
-// outcome is only counted (and a panic reported to Config.FuncFailed).
+// outcome is only counted (and a panic or Goexit reported to Config.Fault).
 func FuncTask(f func()) Task { return Task{job: funcJob(f)} }
 
 // JobTask makes the Task of a Job: a task whose outcome is reported to
@@ -33,7 +33,7 @@ func JobTask(j Job) Task { return Task{job: j} }
 
 // funcJob carries a fire-and-forget function as a Job. A func value is one
 // pointer, so the conversion to the interface does not allocate. The team
-// calls it itself (Team.Run, Team.callFunc) and recovers its panics, never
+// calls it itself (Team.run) and recovers its panics, never
 // through Job.Run; it has no receiver to cancel and no context.
 type funcJob func()
 

@@ -292,7 +292,7 @@ func (th *thread) locked() bool {
 func KernelName(label string, n int) string {
 	const size = 15
 	num := strconv.Itoa(n)
-	if full := "PoolThread-" + label + "-" + num; len(full) <= size {
+	if full := workerName(label, n); len(full) <= size {
 		return full
 	}
 	room := size - len(num) - 1
@@ -354,7 +354,7 @@ func (th *thread) setUpHelper(st *held) bool {
 		th.state = threadReady
 		return true
 	}
-	cleanup, f := t.callInit(ThreadInfo{Name: "PoolThread-" + label + "-" + strconv.Itoa(id), Busy: true, TID: tid})
+	cleanup, f := t.callInit(ThreadInfo{Name: workerName(label, id), Busy: true, TID: tid})
 	if f != nil {
 		th.helperFailed(st, *f)
 		return false

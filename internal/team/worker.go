@@ -39,8 +39,8 @@ type Worker struct {
 // Goroutines, the team sends on their channel instead of calling Do
 // (Worker.handOver); Do does the same.
 type Executor interface {
-	// Do hands task over. The executor later calls Team.Run(w, task) on the
-	// goroutine that executes it, in hand-over order.
+	// Do hands task over. The executor later runs it on the goroutine that
+	// executes it, in hand-over order: Team.run, then Team.finish(w, ...).
 	Do(task Task)
 	// Quit asks the executor to end once the tasks already handed over have
 	// run. It reports whether the executor has ended already; if not, it
@@ -163,7 +163,7 @@ func (t *Team) takeOver(e *goroutine, c *crew, st held) {
 	t.mu.Lock()
 	t.nextID++
 	e.w.ID = t.nextID
-	e.w.Name = "PoolThread-" + e.w.Pool + "-" + strconv.Itoa(t.nextID)
+	e.w.Name = workerName(e.w.Pool, t.nextID)
 	t.mu.Unlock()
 	c.add() // before the ending goroutine's done: Stop waits for both
 	go e.loop(c, st)
@@ -293,7 +293,7 @@ func (t *Team) newWorkerLocked() *Worker {
 	label := t.cfg.Label
 	w := &Worker{
 		ID:   t.nextID,
-		Name: "PoolThread-" + label + "-" + strconv.Itoa(t.nextID),
+		Name: workerName(label, t.nextID),
 		Pool: label,
 		pos:  len(t.workers),
 	}
@@ -301,6 +301,12 @@ func (t *Team) newWorkerLocked() *Worker {
 	t.setCrowdedLocked()
 	w.exec = t.cfg.NewExecutor(t, w)
 	return w
+}
+
+// workerName is the name of worker number id of the pool labelled label
+// (SPEC G1).
+func workerName(label string, id int) string {
+	return "PoolThread-" + label + "-" + strconv.Itoa(id)
 }
 
 // handLocked gives task to w, which is not busy and not idle.
